@@ -1,0 +1,22 @@
+"""metspine command line: `metspine --help`."""
+
+from __future__ import annotations
+
+import sys
+
+from metspine.cli._app import InputError, app
+
+# Command modules register themselves on `app` when imported.
+from metspine.cli import commands as _commands  # noqa: F401  (registration side effect)
+
+
+def main() -> None:
+    """Entry point: exit 2 on invalid input, 1 on internal error."""
+    try:
+        app()
+    except InputError as exc:  # pragma: no cover - commands normally handle this themselves
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
+__all__ = ["app", "main"]

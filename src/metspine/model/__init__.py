@@ -1,0 +1,57 @@
+"""Typed shapes: the case (input), the policy (choices) and the assessment (output)."""
+
+from metspine.model.assessment import (
+    ASSESSMENT_FORMAT,
+    Assessment,
+    Component,
+    EsccSummary,
+    Finding,
+    LesionAssessment,
+    MissingInput,
+    Noms,
+    PolicyRef,
+    Reason,
+    Recommendation,
+    SafetyFlag,
+    ScoreResult,
+)
+from metspine.model.case import (
+    CASE_FORMAT,
+    Cancer,
+    Case,
+    Comorbidities,
+    Events,
+    Labs,
+    Lesion,
+    Patient,
+    PriorRadiation,
+    SinsInputs,
+)
+from metspine.model.policy import Policy
+
+__all__ = [
+    "ASSESSMENT_FORMAT",
+    "CASE_FORMAT",
+    "Assessment",
+    "Cancer",
+    "Case",
+    "Comorbidities",
+    "Component",
+    "EsccSummary",
+    "Events",
+    "Finding",
+    "Labs",
+    "Lesion",
+    "LesionAssessment",
+    "MissingInput",
+    "Noms",
+    "Patient",
+    "Policy",
+    "PolicyRef",
+    "PriorRadiation",
+    "Reason",
+    "Recommendation",
+    "SafetyFlag",
+    "ScoreResult",
+    "SinsInputs",
+]

@@ -1,0 +1,137 @@
+"""Policy: the choices the literature leaves open ([U] items), each with a cited default.
+
+An institution supplies its own TOML file (``metspine assess --policy FILE``); every Assessment records
+the policy name and the SHA-256 of its canonical JSON, so two runs can be told apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from metspine.knowledge.histology import Radiosensitivity, catalogue
+
+
+def _disputed_radiosensitivity() -> dict[str, Radiosensitivity]:
+    """Defaults for histologies whose cEBRT radiosensitivity the sources dispute (clinical.md §4.3)."""
+    return {
+        h.code: h.radiosensitivity
+        for h in catalogue().values()
+        if h.radiosensitivity_disputed and h.radiosensitivity is not None
+    }
+
+
+class Policy(BaseModel):
+    """Institutional choices; every field names the source of its default in its description."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = "default"
+
+    escc_1c: Literal["by_histology", "low", "high"] = Field(
+        "by_histology",
+        description=(
+            "How ESCC 1c (cord abutted, not compressed) enters NOMS. 'by_histology': low-grade for "
+            "radiosensitive tumours; for radioresistant tumours SBRT if cord constraints can be met, "
+            "else separation surgery (bilsky2010_escc, laufer2013_noms; spec clinical §3.2 [U])."
+        ),
+    )
+    escc_1c_mdt_review: bool = Field(
+        True, description="Raise mdt_review for every ESCC 1c lesion (spec clinical §3.2, §4.2 R9)."
+    )
+    radiosensitivity: dict[str, Radiosensitivity] = Field(
+        default_factory=_disputed_radiosensitivity,
+        description=(
+            "cEBRT radiosensitivity for histologies the sources dispute (breast, prostate, NSCLC, "
+            "thyroid, SCLC, neuroendocrine, …). Defaults: NSCLC and thyroid radioresistant as in the "
+            "NOMS papers (laufer2013_noms); the rest sensitive as in the SC.24 stratification "
+            "(sc24_sahgal2021)."
+        ),
+    )
+    open_surgery_min_survival_months: Annotated[float, Field(ge=0, le=60)] = Field(
+        3.0,
+        description=(
+            "Expected survival below which open surgery is not offered. Patchell's trial required "
+            "≥3 months (patchell2005); NOMS sets no number (spec clinical §4.2 [U])."
+        ),
+    )
+    kps_ecog_crosswalk: Literal["range", "buccheri", "none"] = Field(
+        "range",
+        description=(
+            "How a score that needs KPS reads a recorded ECOG (and vice versa). 'range': ECOG 0 = KPS "
+            "90-100, 1 = 70-80, 2 = 50-60, 3 = 30-40, 4 = 10-20 (oken1982_ecog; prognosis §8.1 mapping A), "
+            "so a straddled band gives a range; 'buccheri': point values 90/80/60/40/20 "
+            "(buccheri1996_kps_ecog); 'none': never convert."
+        ),
+    )
+    nesms_cap: Annotated[int, Field(ge=3, le=4)] = Field(
+        3,
+        description=(
+            "NESMS ceiling: min(3, 2·[mBauer high] + ambulation + albumin), the only reading consistent "
+            "with the published 0-3 range (ghori2015_nesms, schoenfeld2021_nesms; [U])."
+        ),
+    )
+    nesms_albumin_normal_g_dl: Annotated[float, Field(ge=2.5, le=4.5)] = Field(
+        3.5, description="Normal serum albumin for NESMS (ghori2015_nesms; threshold [S/U])."
+    )
+    nesms_mbauer_high_min: Annotated[int, Field(ge=2, le=4)] = Field(
+        3,
+        description="Modified Bauer total that counts as 'high' in NESMS (ghori2015_nesms; [U]).",
+    )
+    nesms_ambulation: Literal["independent_only", "independent_or_with_aid"] = Field(
+        "independent_only",
+        description=(
+            "Which ambulation counts as 'intact' in NESMS: Ghori wrote intact/independent "
+            "ambulation (ghori2015_nesms); whether a walker counts is [U]."
+        ),
+    )
+    asia_as_frankel_proxy: bool = Field(
+        False,
+        description=(
+            "Let a recorded ASIA grade stand in for a missing Frankel grade in the revised Tokuhashi "
+            "palsy item. The scales differ (kirshblum2011_isncsci, frankel1969); off by default, and "
+            "when on the proxy is named in the score's components."
+        ),
+    )
+    mfi5_frail_min: Annotated[int, Field(ge=1, le=5)] = Field(
+        2, description="mFI-5 total from which a patient is called frail (subramaniam2018_mfi5; [S])."
+    )
+    sins_consider_stabilization_min: Annotated[int, Field(ge=7, le=13)] = Field(
+        10,
+        description=(
+            "Within SINS 7-12, the total from which stabilization before radiotherapy is favoured: the "
+            "odds of surgery were 6.88× higher for 10-12 than 7-9 (sins_intermediate_meta2024; [U])."
+        ),
+    )
+    surgery_max_ecog: Annotated[int, Field(ge=1, le=4)] = Field(
+        2,
+        description="Highest ECOG at which surgery is considered (ECOG < 3: cofano2020_nse).",
+    )
+    surgery_max_asa: Annotated[int, Field(ge=2, le=5)] = Field(
+        3, description="Highest ASA class at which surgery is considered (ASA < 4: cofano2020_nse)."
+    )
+    frailty_makes_surgery_uncertain: bool = Field(
+        True,
+        description=(
+            "A frail mFI-5 or a severe MSTFI, with no other reason against surgery, makes surgical "
+            "tolerance 'uncertain' for the board rather than 'can tolerate' (subramaniam2018_mfi5, "
+            "delagarzaramos2016_mstfi; [U])."
+        ),
+    )
+    lumbar_escc_low_confidence: bool = Field(
+        True,
+        description=(
+            "Say that ESCC was validated on cervical and thoracic cases only when a lesion lies below "
+            "the conus (bilsky2010_escc; [U])."
+        ),
+    )
+
+    def sha256(self) -> str:
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+DEFAULT_POLICY_NAME = "default"
