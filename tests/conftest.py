@@ -22,15 +22,32 @@ BASE: dict[str, Any] = {
         "frankel": "E",
         "asa": 2,
         "labs": {
-            "albumin_g_dl": 4.0, "crp_mg_dl": 0.2, "ldh_iu_l": 180, "platelets_10e3_ul": 250,
-            "calcium_mg_dl": 9.5, "bilirubin_mg_dl": 0.5, "hemoglobin_g_dl": 13.0,
+            "albumin_g_dl": 4.0,
+            "crp_mg_dl": 0.2,
+            "ldh_iu_l": 180,
+            "platelets_10e3_ul": 250,
+            "calcium_mg_dl": 9.5,
+            "bilirubin_mg_dl": 0.5,
+            "hemoglobin_g_dl": 13.0,
             "wbc_10e3_ul": 6.0,
         },
-        "comorbidities": {k: False for k in (
-            "diabetes", "hypertension_treated", "copd_or_pneumonia", "chf",
-            "dependent_functional_status", "anemia", "chronic_lung_disease", "coagulopathy",
-            "electrolyte_abnormality", "pulmonary_circulation_disorder", "renal_failure",
-            "malnutrition")},
+        "comorbidities": {
+            k: False
+            for k in (
+                "diabetes",
+                "hypertension_treated",
+                "copd_or_pneumonia",
+                "chf",
+                "dependent_functional_status",
+                "anemia",
+                "chronic_lung_disease",
+                "coagulopathy",
+                "electrolyte_abnormality",
+                "pulmonary_circulation_disorder",
+                "renal_failure",
+                "malnutrition",
+            )
+        },
         "admission": "elective",
         "anterior_or_combined_approach_planned": False,
     },
@@ -49,8 +66,13 @@ BASE: dict[str, Any] = {
         {
             "id": "L1",
             "levels": ["T6"],
-            "sins": {"pain": "none", "bone_lesion": "mixed", "alignment": "normal",
-                     "collapse": "none", "posterolateral": "none"},
+            "sins": {
+                "pain": "none",
+                "bone_lesion": "mixed",
+                "alignment": "normal",
+                "collapse": "none",
+                "posterolateral": "none",
+            },
             "escc": "1a",
             "myelopathy": False,
             "functional_radiculopathy": False,
@@ -58,7 +80,7 @@ BASE: dict[str, Any] = {
             "motor_deficit": False,
         }
     ],
-}  # fmt: skip
+}
 
 
 def make_case(**changes: Any) -> dict[str, Any]:

@@ -8,12 +8,34 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "metspine"
 ENGINE = ["scores", "radiation", "decision", "model", "knowledge"]
 FORBIDDEN_TOP = {
-    "fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "psycopg", "psycopg2", "sqlite3",
-    "pydicom", "jinja2", "weasyprint", "typer", "rich", "httpx", "requests", "matplotlib",
-    "fhir", "polars", "yaml",
-}  # fmt: skip
-FORBIDDEN_INTERNAL = ("metspine.cli", "metspine.io", "metspine.store", "metspine.api",
-                      "metspine.web", "metspine.dosimetry")  # fmt: skip
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "sqlalchemy",
+    "alembic",
+    "psycopg",
+    "psycopg2",
+    "sqlite3",
+    "pydicom",
+    "jinja2",
+    "weasyprint",
+    "typer",
+    "rich",
+    "httpx",
+    "requests",
+    "matplotlib",
+    "fhir",
+    "polars",
+    "yaml",
+}
+FORBIDDEN_INTERNAL = (
+    "metspine.cli",
+    "metspine.io",
+    "metspine.store",
+    "metspine.api",
+    "metspine.web",
+    "metspine.dosimetry",
+)
 # Pure packages must not read the clock or do I/O either.
 FORBIDDEN_CALLS = {"open", "print", "input"}
 FORBIDDEN_ATTRS = {("datetime", "now"), ("date", "today"), ("time", "time"), ("datetime", "today")}

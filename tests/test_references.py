@@ -7,11 +7,11 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import EXAMPLES
+
 import metspine
 from metspine.knowledge import references
 from metspine.knowledge.histology import catalogue
-
-from tests.conftest import EXAMPLES
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "metspine"
 

@@ -37,6 +37,11 @@ from metspine.scores.tomita import tomita
 from metspine.scores.van_der_linden import van_der_linden
 
 DEFAULT_POLICY = Policy()
+_BANDS: dict[str, MBand] = {
+    "stable": "stable",
+    "potentially_unstable": "potentially_unstable",
+    "unstable": "unstable",
+}
 
 
 def patient_scores(case: Case, policy: Policy) -> dict[str, ScoreResult]:
@@ -92,7 +97,7 @@ def _lesion(
         missing_labels["o"] = "cancer.primary"
     else:
         o = ("sensitive",) if sens else ("resistant",)
-    m: tuple[MBand, ...] = tuple(sins_res.possible_bands) or ("stable",)  # type: ignore[assignment]
+    m: tuple[MBand, ...] = tuple(_BANDS[b] for b in sins_res.possible_bands) or ("stable",)
     if len(m) > 1:
         missing_labels["m"] = ", ".join(sins_res.missing)
     pain = lesion.sins.pain
@@ -115,8 +120,9 @@ def _lesion(
         collapse=lesion.sins.collapse in ("gt50", "lt50"),
         mech_radiculopathy=bool(lesion.mechanical_radiculopathy),
         sins_favours_stabilization=sins_lo >= policy.sins_consider_stabilization_min,
-        escc_1c=lesion.escc == "1c" and policy.escc_1c_mdt_review,
+        escc_1c=lesion.escc == "1c",
         short_survival=systemic.short_survival,
+        mdt_1c=policy.escc_1c_mdt_review,
         missing_labels=missing_labels,
     )
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from metspine.cli._app import InputError, app
-
 # Command modules register themselves on `app` when imported.
 from metspine.cli import commands as _commands  # noqa: F401  (registration side effect)
+from metspine.cli._app import InputError, app
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import tomllib
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -25,7 +25,7 @@ from metspine.model.validation import CaseError, problems_from
 err = Console(stderr=True, soft_wrap=True)
 
 
-class Fmt(str, Enum):
+class Fmt(StrEnum):
     text = "text"
     json = "json"
 
@@ -110,8 +110,10 @@ def validate(
     if fmt is Fmt.json:
         sys.stdout.write(json.dumps({"valid": True, "problems": [], "case_id": c.id}) + "\n")
     else:
-        Console().print(f"[green]ok[/]: {case} is a valid metspine.case/1 (id {c.id}, "
-                        f"{len(c.lesions)} lesion(s))")  # fmt: skip
+        Console().print(
+            f"[green]ok[/]: {case} is a valid metspine.case/1 (id {c.id}, "
+            f"{len(c.lesions)} lesion(s))"
+        )
 
 
 @app.command()
@@ -120,10 +122,16 @@ def references(fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.text) -> None
     refs = registry()
     if fmt is Fmt.json:
         rows = [
-            {"key": r.key, "authors": r.authors, "year": r.year, "title": r.title,
-             "journal": r.journal, "doi": r.doi}
+            {
+                "key": r.key,
+                "authors": r.authors,
+                "year": r.year,
+                "title": r.title,
+                "journal": r.journal,
+                "doi": r.doi,
+            }
             for r in sorted(refs.values(), key=lambda r: r.key)
-        ]  # fmt: skip
+        ]
         sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
         return
     t = Table(title=f"metspine reference registry ({len(refs)} sources)", show_lines=False)
@@ -174,7 +182,8 @@ def demo(
             render(a, console)
         crit = sum(1 for s in a.safety if s.severity == "critical")
         warn = sum(1 for s in a.safety if s.severity == "warning")
-        board.add_row(a.case_id, board_line(a), f"{crit} critical, {warn} warning",
-                      str(len(a.missing)))  # fmt: skip
+        board.add_row(
+            a.case_id, board_line(a), f"{crit} critical, {warn} warning", str(len(a.missing))
+        )
     console.print(board)
     console.print("Full detail: metspine assess examples/<case>.yaml  (or --format json)")

@@ -20,15 +20,22 @@ Outlook = Literal["short", "intermediate", "long"]
 
 # How each prognosis band reads as an outlook; sources are the scores' own band definitions.
 OUTLOOK: dict[str, dict[str, Outlook]] = {
-    "tokuhashi_revised": {"lt_6_months": "short", "ge_6_months": "intermediate",
-                          "ge_12_months": "long"},
-    "tomita": {"supportive_care": "short", "palliative_surgery": "intermediate",
-               "marginal_intralesional_excision": "long", "wide_marginal_excision": "long"},
+    "tokuhashi_revised": {
+        "lt_6_months": "short",
+        "ge_6_months": "intermediate",
+        "ge_12_months": "long",
+    },
+    "tomita": {
+        "supportive_care": "short",
+        "palliative_surgery": "intermediate",
+        "marginal_intralesional_excision": "long",
+        "wide_marginal_excision": "long",
+    },
     "bauer_modified": {"poor": "short", "moderate": "intermediate", "good": "long"},
     "nesms": {"0": "short", "1": "short", "2": "intermediate", "3": "long"},
     "katagiri_new": {"high": "short", "intermediate": "intermediate", "low": "long"},
     "van_der_linden": {"A": "short", "B": "intermediate", "C": "long"},
-}  # fmt: skip
+}
 
 SCORE_LABEL = {
     "tokuhashi_revised": "revised Tokuhashi",
@@ -55,8 +62,12 @@ def neurologic(lesion: Lesion, summary: EsccSummary) -> Finding:
     if summary.grade is None:
         status = "unknown"
         text = "ESCC grade not recorded: the degree of epidural compression is unknown."
-        reasons.append(Reason(text="Record the ESCC grade from axial T2 MRI at the level of worst "
-                                   "compression.", references=["bilsky2010_escc"]))  # fmt: skip
+        reasons.append(
+            Reason(
+                text="Record the ESCC grade from axial T2 MRI at the level of worst compression.",
+                references=["bilsky2010_escc"],
+            )
+        )
     else:
         g = summary.grade
         status = {"low": "low_grade", "borderline": "borderline", "high": "high_grade"}[
@@ -87,7 +98,9 @@ def neurologic(lesion: Lesion, summary: EsccSummary) -> Finding:
         (lesion.motor_deficit, "motor deficit"),
     ):
         if flag:
-            reasons.append(Reason(text=f"Clinical: {label} present.", references=["laufer2013_noms"]))
+            reasons.append(
+                Reason(text=f"Clinical: {label} present.", references=["laufer2013_noms"])
+            )
     if lesion.motor_deficit and lesion.motor_deficit_onset_days is not None:
         reasons.append(
             Reason(
@@ -104,8 +117,12 @@ def oncologic(case: Case, policy: Policy) -> Finding:
         return Finding(
             status="unknown",
             summary="Primary histology not recorded: radiosensitivity to conventional RT is unknown.",
-            reasons=[Reason(text="Record the primary tumour (histology catalogue code).",
-                            references=["laufer2013_noms"])],  # fmt: skip
+            reasons=[
+                Reason(
+                    text="Record the primary tumour (histology catalogue code).",
+                    references=["laufer2013_noms"],
+                )
+            ],
             references=["laufer2013_noms"],
         )
     h = histology(code)
@@ -114,9 +131,13 @@ def oncologic(case: Case, policy: Policy) -> Finding:
         return Finding(
             status="unknown",
             summary=f"{h.label}: the sources give no cEBRT radiosensitivity; the policy must set it.",
-            reasons=[Reason(text=f"No radiosensitivity rule for {code}; set "
-                                 f"Policy.radiosensitivity['{code}'].",
-                            references=["laufer2013_noms"])],  # fmt: skip
+            reasons=[
+                Reason(
+                    text=f"No radiosensitivity rule for {code}; set "
+                    f"Policy.radiosensitivity['{code}'].",
+                    references=["laufer2013_noms"],
+                )
+            ],
             references=["laufer2013_noms"],
         )
     refs = list(h.radiosensitivity_refs) or ["laufer2013_noms"]
@@ -246,8 +267,10 @@ def systemic(case: Case, scores: dict[str, ScoreResult], policy: Policy) -> Syst
     unset = [SCORE_LABEL[c] for c in OUTLOOK if c not in views]
     if unset:
         reasons.append(
-            Reason(text="Not placed in a band for lack of data: " + ", ".join(unset) + ".",
-                   references=[])  # fmt: skip
+            Reason(
+                text="Not placed in a band for lack of data: " + ", ".join(unset) + ".",
+                references=[],
+            )
         )
     n_short = sum(1 for o in views.values() if o == "short")
     n_long = sum(1 for o in views.values() if o == "long")
@@ -266,8 +289,12 @@ def systemic(case: Case, scores: dict[str, ScoreResult], policy: Policy) -> Syst
                 )
             )
         else:
-            reasons.append(Reason(text=f"ECOG {e}{src}: performance allows surgery.",
-                                  references=["cofano2020_nse"]))  # fmt: skip
+            reasons.append(
+                Reason(
+                    text=f"ECOG {e}{src}: performance allows surgery.",
+                    references=["cofano2020_nse"],
+                )
+            )
     if p.asa is not None and p.asa > policy.surgery_max_asa:
         against.append(
             Reason(
@@ -324,11 +351,14 @@ def systemic(case: Case, scores: dict[str, ScoreResult], policy: Policy) -> Syst
         status = "can_tolerate_surgery" if p.medically_operable else "cannot_tolerate_surgery"
         board = "can" if p.medically_operable else "cannot"
         summary = f"The board judged that the patient {board} tolerate surgery."
-        first = Reason(text=summary + " The scores below are shown for reference.",
-                       references=refs)  # fmt: skip
+        first = Reason(text=summary + " The scores below are shown for reference.", references=refs)
         return SystemicView(
-            Finding(status=status, summary=summary, reasons=[first, *against, *caution, *reasons],
-                    references=refs),  # fmt: skip
+            Finding(
+                status=status,
+                summary=summary,
+                reasons=[first, *against, *caution, *reasons],
+                references=refs,
+            ),
             short_survival,
         )
     if against:
@@ -337,8 +367,12 @@ def systemic(case: Case, scores: dict[str, ScoreResult], policy: Policy) -> Syst
     elif ec.values is None:
         status = "uncertain"
         summary = "Performance status unknown: surgical tolerance cannot be judged."
-        caution.append(Reason(text="Record KPS or ECOG, or the board's judgment "
-                                   "(patient.medically_operable).", references=refs))  # fmt: skip
+        caution.append(
+            Reason(
+                text="Record KPS or ECOG, or the board's judgment (patient.medically_operable).",
+                references=refs,
+            )
+        )
     elif short_survival or (caution and policy.frailty_makes_surgery_uncertain):
         status = "uncertain"
         summary = "Fit by performance, but frailty or prognosis makes surgical tolerance uncertain."
@@ -346,7 +380,8 @@ def systemic(case: Case, scores: dict[str, ScoreResult], policy: Policy) -> Syst
         status = "can_tolerate_surgery"
         summary = "Performance and prognosis allow surgery."
     return SystemicView(
-        Finding(status=status, summary=summary, reasons=[*against, *caution, *reasons],
-                references=refs),  # fmt: skip
+        Finding(
+            status=status, summary=summary, reasons=[*against, *caution, *reasons], references=refs
+        ),
         short_survival,
     )

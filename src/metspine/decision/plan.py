@@ -12,17 +12,28 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from metspine.decision.rules import R, MBand, NGroup, Option, OSens, SState, State, decide, with_
+from metspine.decision.rules import MBand, NGroup, Option, OSens, R, SState, State, decide, with_
 from metspine.model.assessment import Reason, Recommendation
 
 STRENGTH_ORDER = {"recommended": 0, "consider": 1, "avoid": 2}
 # Within one strength: fix the spine first, then the cord, then radiation, then the rest (R6/R7 say
 # stabilization or cement comes before radiation).
 CODE_ORDER = [
-    "stabilization", "cement_augmentation", "separation_surgery_then_sbrt", "decompression_then_rt",
-    "litt_then_sbrt", "endoscopic_decompression", "en_bloc_resection", "preoperative_embolization",
-    "ablation", "sbrt", "cebrt", "systemic_therapy", "best_supportive_care", "mdt_review",
-]  # fmt: skip
+    "stabilization",
+    "cement_augmentation",
+    "separation_surgery_then_sbrt",
+    "decompression_then_rt",
+    "litt_then_sbrt",
+    "endoscopic_decompression",
+    "en_bloc_resection",
+    "preoperative_embolization",
+    "ablation",
+    "sbrt",
+    "cebrt",
+    "systemic_therapy",
+    "best_supportive_care",
+    "mdt_review",
+]
 
 SUMMARY = {
     "cebrt": "Conventional external beam radiotherapy",
@@ -44,13 +55,24 @@ SUMMARY = {
 DIM_LABEL = {
     "n": ("ESCC", {"low": "low grade (0-1b)", "high": "high grade (2-3)"}),
     "o": ("histology", {"sensitive": "radiosensitive", "resistant": "radioresistant"}),
-    "m": ("SINS", {"stable": "stable (0-6)", "potentially_unstable": "potentially unstable (7-12)",
-                   "unstable": "unstable (13-18)"}),
-    "s": ("surgical tolerance", {"can": "able to tolerate surgery",
-                                 "cannot": "unable to tolerate surgery",
-                                 "uncertain": "uncertain"}),
+    "m": (
+        "SINS",
+        {
+            "stable": "stable (0-6)",
+            "potentially_unstable": "potentially unstable (7-12)",
+            "unstable": "unstable (13-18)",
+        },
+    ),
+    "s": (
+        "surgical tolerance",
+        {
+            "can": "able to tolerate surgery",
+            "cannot": "unable to tolerate surgery",
+            "uncertain": "uncertain",
+        },
+    ),
     "mech_pain": ("mechanical pain", {True: "present", False: "absent"}),
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,17 +90,28 @@ class Inputs:
     sins_favours_stabilization: bool
     escc_1c: bool
     short_survival: bool
+    mdt_1c: bool
     missing_labels: Mapping[str, str]  # dim -> field that would settle it
 
 
 def _states(inp: Inputs) -> list[State]:
     return [
-        State(n=n, o=o, m=m, s=inp.s, mech_pain=mp, translation=inp.translation,
-              collapse=inp.collapse, mech_radiculopathy=inp.mech_radiculopathy,
-              sins_favours_stabilization=inp.sins_favours_stabilization, escc_1c=inp.escc_1c,
-              short_survival=inp.short_survival)
+        State(
+            n=n,
+            o=o,
+            m=m,
+            s=inp.s,
+            mech_pain=mp,
+            translation=inp.translation,
+            collapse=inp.collapse,
+            mech_radiculopathy=inp.mech_radiculopathy,
+            sins_favours_stabilization=inp.sins_favours_stabilization,
+            escc_1c=inp.escc_1c,
+            short_survival=inp.short_survival,
+            mdt_1c=inp.mdt_1c,
+        )
         for n, o, m, mp in itertools.product(inp.n, inp.o, inp.m, inp.mech_pain)
-    ]  # fmt: skip
+    ]
 
 
 def _label(dim: str, value: object) -> str:
@@ -138,9 +171,12 @@ def plan(
                     shown = " or ".join(_label(dim, v) for v in sorted(vals_present, key=str))
                     field = inp.missing_labels.get(dim, "")
                     reasons.append(
-                        Reason(text=f"Applies only if {shown}; not yet known"
-                               + (f" ({field})." if field else "."), references=[])
-                    )  # fmt: skip
+                        Reason(
+                            text=f"Applies only if {shown}; not yet known"
+                            + (f" ({field})." if field else "."),
+                            references=[],
+                        )
+                    )
         else:
             would_change = _counterfactuals(code, states[0])
         for r in rules:

@@ -214,7 +214,9 @@ def read_dose(path: str | os.PathLike[str]) -> DoseGrid:
         raise DosimetryInputError(f"{p}: DoseGridScaling is {scaling}, it must be positive")
     units = str(ds.get("DoseUnits", "")).strip().upper()
     if units not in ("GY", "RELATIVE"):
-        raise DosimetryInputError(f"{p}: DoseUnits is {units or 'missing'}, expected GY or RELATIVE")
+        raise DosimetryInputError(
+            f"{p}: DoseUnits is {units or 'missing'}, expected GY or RELATIVE"
+        )
     position = np.asarray(
         [float(v) for v in _required(ds, p, "ImagePositionPatient")], dtype=np.float64
     )
@@ -251,7 +253,9 @@ def read_dose(path: str | os.PathLike[str]) -> DoseGrid:
     offsets_raw = ds.get("GridFrameOffsetVector")
     if offsets_raw is None or len(offsets_raw) == 0:
         if n_frames > 1:
-            raise DosimetryInputError(f"{p}: GridFrameOffsetVector is missing for a multi-frame dose")
+            raise DosimetryInputError(
+                f"{p}: GridFrameOffsetVector is missing for a multi-frame dose"
+            )
         offsets = np.zeros(1)
     else:
         offsets = np.asarray([float(v) for v in offsets_raw], dtype=np.float64)

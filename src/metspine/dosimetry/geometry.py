@@ -31,9 +31,7 @@ IntArray = npt.NDArray[np.intp]
 GAP_FACTOR = 1.5
 
 
-def slab_bounds(
-    plane_z: FloatArray, default_spacing_mm: float
-) -> tuple[FloatArray, FloatArray]:
+def slab_bounds(plane_z: FloatArray, default_spacing_mm: float) -> tuple[FloatArray, FloatArray]:
     """Lower and upper z of the slab each contour plane stands for (the end-capping rule).
 
     Each plane represents a slab of thickness equal to its local plane spacing, half on each side:
@@ -72,17 +70,18 @@ def polygon_area(xy: FloatArray) -> float:
 
 
 def points_in_polygon(px: FloatArray, py: FloatArray, xy: FloatArray) -> npt.NDArray[np.bool_]:
-    """Even-odd point-in-polygon test, vectorised over points (crossing number)."""
+    """Even-odd point-in-polygon test (crossing number), vectorised over points × edges.
+
+    Meant for a few probe points (memory grows with points × edges); bulk sampling uses scanlines.
+    """
     x1, y1 = xy[:, 0], xy[:, 1]
     x2, y2 = np.roll(x1, -1), np.roll(y1, -1)
-    inside = np.zeros(px.shape, dtype=bool)
-    for a, b, c, d in zip(x1, y1, x2, y2, strict=True):
-        if b == d:
-            continue
-        crosses = (b > py) != (d > py)
-        xc = a + (py - b) * (c - a) / (d - b)
-        inside ^= crosses & (px < xc)
-    return inside
+    live = y1 != y2
+    x1, y1, x2, y2 = x1[live], y1[live], x2[live], y2[live]
+    qx, qy = np.asarray(px)[:, None], np.asarray(py)[:, None]
+    crosses = (y1 > qy) != (y2 > qy)
+    xc = x1 + (qy - y1) * (x2 - x1) / (y2 - y1)
+    return np.asarray((crosses & (qx < xc)).sum(axis=1) % 2 == 1)
 
 
 def plane_area(polygons: list[FloatArray]) -> float:

@@ -31,10 +31,19 @@ class Histology:
 
 
 _ALLOWED = {
-    "label", "radiosensitivity", "radiosensitivity_disputed", "radiosensitivity_refs",
-    "hypervascular", "tokuhashi_primary", "tokuhashi_note", "tomita_growth", "bauer_favourable",
-    "bauer_lung", "katagiri_growth", "vdl_primary",
-}  # fmt: skip
+    "label",
+    "radiosensitivity",
+    "radiosensitivity_disputed",
+    "radiosensitivity_refs",
+    "hypervascular",
+    "tokuhashi_primary",
+    "tokuhashi_note",
+    "tomita_growth",
+    "bauer_favourable",
+    "bauer_lung",
+    "katagiri_growth",
+    "vdl_primary",
+}
 
 
 @cache

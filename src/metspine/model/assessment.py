@@ -118,7 +118,7 @@ class PolicyRef(_Frozen):
 
 
 class Assessment(_Frozen):
-    format: Literal["metspine.assessment/1"] = ASSESSMENT_FORMAT
+    format: Literal["metspine.assessment/1"] = "metspine.assessment/1"
     case_id: str
     assessed_on: str | None = None
     engine_version: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Literal
 
 Level = Literal[
@@ -29,7 +30,7 @@ def level_index(level: str) -> int:
 def is_contiguous(levels: list[str]) -> bool:
     """True when the levels are distinct and form one unbroken cranio-caudal run (any order)."""
     idx = sorted(_INDEX[lv] for lv in levels)
-    return len(set(idx)) == len(idx) and all(b - a == 1 for a, b in zip(idx, idx[1:], strict=False))
+    return len(set(idx)) == len(idx) and all(b - a == 1 for a, b in pairwise(idx))
 
 
 def region(level: str) -> str:

@@ -97,7 +97,8 @@ class Policy(BaseModel):
         ),
     )
     mfi5_frail_min: Annotated[int, Field(ge=1, le=5)] = Field(
-        2, description="mFI-5 total from which a patient is called frail (subramaniam2018_mfi5; [S])."
+        2,
+        description="mFI-5 total from which a patient is called frail (subramaniam2018_mfi5; [S]).",
     )
     sins_consider_stabilization_min: Annotated[int, Field(ge=7, le=13)] = Field(
         10,

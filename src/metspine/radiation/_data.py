@@ -200,7 +200,9 @@ def vcf_table() -> VcfTable:
             high_from_gy=_float(dose, "high_from_gy", "dose_per_fraction"),
             dose_references=_refs(dose, "dose_per_fraction"),
             drivers=MappingProxyType(drivers),
-            incidence=CitedText(str(data["incidence"]["text"]), _refs(data["incidence"], "incidence")),
+            incidence=CitedText(
+                str(data["incidence"]["text"]), _refs(data["incidence"], "incidence")
+            ),
             cement=CitedText(str(cement["text"]), _refs(cement, "cement")),
             body_involvement_gt_pct=_float(cement, "body_involvement_gt_pct", "cement"),
             body_involvement_references=_refs(cement, "cement", "body_involvement_references"),

@@ -1,7 +1,8 @@
 """Point and volume dose limits for spine SBRT, and their check against DVH metrics.
 
 Sources (knowledge/radiation_limits.toml): Sahgal 2013 thecal-sac Pmax (sahgal2013_cord_tolerance),
-HyTEC 2021 cord Dmax (hytec2021_spine_sbrt), AAPM TG-101 (tg101; erratum tg101_erratum2012), and for a
+HyTEC 2021 cord Dmax (hytec2021_spine_sbrt), AAPM TG-101 (tg101; erratum tg101_erratum2012), and
+for a
 re-irradiated segment the Sahgal 2012 budget (sahgal2012_reirradiation).
 
 Structure roles: ``cord``, ``cord_prv``, ``thecal_sac``, ``cord_partial`` (the cord 5-6 mm above and
@@ -52,7 +53,8 @@ def normalise_metric(name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class DoseLimit:
-    """One limit to check: ``metric`` of ``structure`` must not exceed ``limit_gy`` (None: unknown)."""
+    """One limit to check: ``metric`` of ``structure`` must not exceed ``limit_gy`` (None: "
+    "unknown)."""
 
     structure: str
     metric: str
@@ -141,7 +143,8 @@ def cord_pmax_limit(fractions: int, policy: RadiationPolicy) -> DoseLimit:
     if row.limit_upper_gy is not None:
         reasons.append(
             Reason(
-                f"{_SET_WORDS[chosen]} gives {row.limit_gy:g}-{row.limit_upper_gy:g} Gy for a single "
+                f"{_SET_WORDS[chosen]} gives {row.limit_gy:g}-{row.limit_upper_gy:g} Gy for a "
+                f"single "
                 f"fraction; the policy uses the {policy.hytec_single_fraction_bound} bound, "
                 f"{limit:g} Gy.",
                 _row_refs(row),
@@ -185,7 +188,9 @@ def cord_pmax_limit(fractions: int, policy: RadiationPolicy) -> DoseLimit:
 def _reirradiation_limit(
     fractions: int, policy: RadiationPolicy, status: ReirradiationStatus, de_novo: DoseLimit
 ) -> DoseLimit:
-    value = status.cord_pmax_limit_gy(fractions)
+    exact = status.cord_pmax_limit_gy(fractions)
+    # Rounded down to 0.01 Gy: the limit printed is the limit checked, and never above the exact one.
+    value = None if exact is None else floor2(exact)
     if value is None:
         reasons = (
             Reason(
@@ -199,8 +204,9 @@ def _reirradiation_limit(
         reasons = (
             Reason(
                 f"Re-irradiated segment: the remaining budget of "
-                f"{status.remaining_eqd2_gy:.2f} Gy EQD2 (alpha/beta 2 Gy) allows a thecal-sac Pmax "
-                f"of {floor2(value):.2f} Gy in {fractions} fractions; this is stricter than the de "
+                f"{status.remaining_eqd2_gy:.2f} Gy EQD2 (alpha/beta 2 Gy) allows a thecal-sac "
+                f"Pmax "
+                f"of {value:.2f} Gy in {fractions} fractions; this is stricter than the de "
                 f"novo limit of {de_novo.limit_gy:g} Gy and replaces it.",
                 RULE_REFS,
             ),
@@ -228,9 +234,11 @@ def plan_limits(
     """The limits a spine SBRT plan in ``fractions`` fractions is checked against.
 
     - The cord point-max limit of ``policy.cord_limit_set`` (:func:`cord_pmax_limit`).
-    - For a re-irradiated segment (``reirradiation`` given) the remaining Sahgal 2012 budget converted
+    - For a re-irradiated segment (``reirradiation`` given) the remaining Sahgal 2012 budget
+    converted
       to physical Pmax for this fractionation; the stricter of it and the de novo limit applies. If
-      the budget is unknown, both are returned and the re-irradiation limit is unknown (never a pass).
+      the budget is unknown, both are returned and the re-irradiation limit is unknown (never a
+      pass).
     - With ``policy.include_tg101_limits``, the TG-101 rows for this fraction count except its cord
       point max when another set gives the cord limit (TG-101's is looser at 1, 3 and 5 fractions).
     - ``roles`` keeps only limits on those structure roles (e.g. the structures contoured).
@@ -248,7 +256,8 @@ def plan_limits(
         else:
             note = Reason(
                 "Re-irradiated segment: the remaining Sahgal 2012 budget allows "
-                f"{floor2(reirr.limit_gy):.2f} Gy in {fractions} fractions, not stricter than the de "
+                f"{floor2(reirr.limit_gy):.2f} Gy in {fractions} fractions, not stricter than the "
+                f"de "
                 "novo limit, which therefore applies.",
                 RULE_REFS,
             )
@@ -270,13 +279,18 @@ def plan_limits(
         for row in limit_rows("tg101"):
             if row.fractions != fractions:
                 continue
-            if policy.cord_limit_set == "tg101" and row.structure == "cord" and row.metric == "d0.035cc":
+            if (
+                policy.cord_limit_set == "tg101"
+                and row.structure == "cord"
+                and row.metric == "d0.035cc"
+            ):
                 continue  # already the cord point-max limit
             if row.structure == "cord" and row.metric == "d0.035cc":
                 continue  # looser than the HyTEC/Sahgal cord point max at 1, 3 and 5 fractions
             text = (
                 f"TG-101, {fractions} fraction{'s' if fractions > 1 else ''}: "
-                f"{_STRUCTURE_WORDS[row.structure]} {row.metric} <= {row.limit_gy:g} Gy ({row.endpoint})."
+                f"{_STRUCTURE_WORDS[row.structure]} {row.metric} <= {row.limit_gy:g} Gy "
+                f"({row.endpoint})."
             )
             limits.append(
                 DoseLimit(
@@ -319,7 +333,8 @@ def evaluate(
     """Check each limit against ``metrics`` (structure role -> metric name -> Gy).
 
     A value equal to the limit passes. A missing structure or metric gives ``passed=None`` with the
-    reason, never a pass. One exception, because it is sound: a missing D at a volume is bounded by the
+    reason, never a pass. One exception, because it is sound: a missing D at a volume is bounded by
+    the
     point maximum, so when ``dmax`` is given and is within the limit the volume limit passes too.
     """
     results: list[LimitResult] = []
@@ -366,7 +381,10 @@ def evaluate(
             if dmax is not None and dmax <= limit.limit_gy + _TOLERANCE_GY:
                 value, surrogate = dmax, True
         if value is None:
-            text = f"{limit.metric} of the {limit.structure} was not supplied; the limit is not checked."
+            text = (
+                f"{limit.metric} of the {limit.structure} was not supplied; "
+                "the limit is not checked."
+            )
             results.append(
                 LimitResult(
                     limit.structure,
@@ -391,7 +409,8 @@ def evaluate(
         )
         if surrogate:
             text = (
-                f"{limit.metric} was not supplied; the point maximum {value:g} Gy bounds it from above "
+                f"{limit.metric} was not supplied; the point maximum {value:g} Gy bounds it from "
+                f"above "
                 f"and is within the {limit.limit_gy:g} Gy limit, so the limit is met."
             )
         results.append(

@@ -8,7 +8,8 @@ Formulas (radiation.md 1.1; withers1983_eqd2, fowler1989_lq), n fractions of d G
 - Courses are summed by converting each to EQD2 with the same alpha/beta and adding; no repair or
   time factor (as in sahgal2012_reirradiation).
 
-LQ is used here for the cord because the cord limits were derived with it (alpha/beta 2 Gy), so it is
+LQ is used here for the cord because the cord limits were derived with it (alpha/beta 2 Gy), so it
+is
 a consistent unit conversion; beyond ``RadiationPolicy.lq_max_reliable_dose_per_fraction_gy`` the
 result is flagged as an extrapolation (brenner2008_lq; kirkpatrick2008_lq).
 """
@@ -86,7 +87,9 @@ def dose_per_fraction_for_bed(target_bed_gy: float, fractions: int, alpha_beta_g
     return 2.0 * per_fraction_bed / (1.0 + math.sqrt(1.0 + 4.0 * per_fraction_bed / ab))
 
 
-def dose_per_fraction_for_eqd2(target_eqd2_gy: float, fractions: int, alpha_beta_gy: float) -> float:
+def dose_per_fraction_for_eqd2(
+    target_eqd2_gy: float, fractions: int, alpha_beta_gy: float
+) -> float:
     """The dose per fraction d that gives ``target_eqd2_gy`` in ``fractions`` fractions.
 
     radiation.md 1.1: n*d**2 + n*ab*d - E*(2 + ab) = 0, so
@@ -132,5 +135,8 @@ def lq_reliability(dose_per_fraction_gy: float, policy: RadiationPolicy) -> LqRe
             "to overstate the effect of large single fractions)."
         )
         return LqReliability(d, threshold, True, (Reason(text, refs),))
-    text = f"{d:g} Gy per fraction is within the range where LQ is considered reliable (<= {threshold:g} Gy)."
+    text = (
+        f"{d:g} Gy per fraction is within the range where LQ is considered reliable "
+        f"(<= {threshold:g} Gy)."
+    )
     return LqReliability(d, threshold, False, (Reason(text, refs),))

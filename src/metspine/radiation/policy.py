@@ -2,7 +2,8 @@
 
 Embedded by the main policy as ``Policy.radiation``. Numeric defaults are read from
 ``knowledge/radiation_limits.toml`` (where their reference keys sit next to them); every field's
-description names its source, so the policy file an institution supplies can be checked line by line.
+description names its source, so the policy file an institution supplies can be checked line by
+line.
 """
 
 from __future__ import annotations
@@ -51,14 +52,16 @@ class RadiationPolicy(BaseModel):
         default="hytec2021",
         description=(
             "Which published set gives the de novo cord point-max limit. Default HyTEC 2021 "
-            "(hytec2021_spine_sbrt), which restates Sahgal 2013 (sahgal2013_cord_tolerance) for 1-5 "
+            "(hytec2021_spine_sbrt), which restates Sahgal 2013 (sahgal2013_cord_tolerance) for "
+            "1-5 "
             "fractions; 'tg101' (AAPM TG-101, tg101) is looser and has no 2- or 4-fraction limits."
         ),
     )
     hytec_single_fraction_bound: Literal["lower", "upper"] = Field(
         default="lower",
         description=(
-            "HyTEC gives a single-fraction cord Dmax of 12.4-14.0 Gy (1-5 % risk). 'lower' uses 12.4 Gy, "
+            "HyTEC gives a single-fraction cord Dmax of 12.4-14.0 Gy (1-5 % risk). 'lower' uses "
+            "12.4 Gy, "
             "the Sahgal 2013 <= 5 % value (sahgal2013_cord_tolerance); 'upper' uses 14.0 Gy "
             "(hytec2021_spine_sbrt)."
         ),
@@ -66,24 +69,29 @@ class RadiationPolicy(BaseModel):
     cord_pmax_structure: CordStructure = Field(
         default="thecal_sac",
         description=(
-            "The structure the cord point-max limit (de novo and re-irradiation) is checked on. Default "
+            "The structure the cord point-max limit (de novo and re-irradiation) is checked on. "
+            "Default "
             "the thecal sac, on which Sahgal 2012 and 2013 derived the limits "
-            "(sahgal2012_reirradiation, sahgal2013_cord_tolerance); the true cord or a cord PRV are "
+            "(sahgal2012_reirradiation, sahgal2013_cord_tolerance); the true cord or a cord PRV "
+            "are "
             "also used in practice (redmond2017_postop_survey)."
         ),
     )
     cord_pmax_metric: PointMaxMetric = Field(
         default="dmax",
         description=(
-            "Which DVH metric stands for the point maximum (Pmax) in the cord limit. Default 'dmax', "
-            "the point maximum of Sahgal 2013 (sahgal2013_cord_tolerance); TG-101 (tg101) defines a "
+            "Which DVH metric stands for the point maximum (Pmax) in the cord limit. Default "
+            "'dmax', "
+            "the point maximum of Sahgal 2013 (sahgal2013_cord_tolerance); TG-101 (tg101) defines "
+            "a "
             "point as <= 0.035 cc."
         ),
     )
     include_tg101_limits: bool = Field(
         default=True,
         description=(
-            "Add the AAPM TG-101 (tg101) volume limits for cord, cord subvolume, cauda equina, sacral "
+            "Add the AAPM TG-101 (tg101) volume limits for cord, cord subvolume, cauda equina, "
+            "sacral "
             "plexus and oesophagus (1, 3 and 5 fractions) to a plan check."
         ),
     )
@@ -91,8 +99,10 @@ class RadiationPolicy(BaseModel):
         default_factory=_default_lq_threshold,
         gt=0,
         description=(
-            "Dose per fraction above which an LQ conversion is flagged as extrapolation. Default 10 Gy: "
-            "LQ is reasonably validated to about 10 Gy per fraction (brenner2008_lq); the opposing view "
+            "Dose per fraction above which an LQ conversion is flagged as extrapolation. Default "
+            "10 Gy: "
+            "LQ is reasonably validated to about 10 Gy per fraction (brenner2008_lq); the opposing "
+            "view "
             "is kirkpatrick2008_lq; radiation.md 1.4 says to flag above about 8-10 Gy."
         ),
     )
@@ -109,7 +119,8 @@ class RadiationPolicy(BaseModel):
         default_factory=_default_sbrt_course,
         gt=0,
         description=(
-            "Thecal-sac Pmax EQD2 (alpha/beta 2 Gy) of the re-irradiation SBRT course. Default 25 Gy, "
+            "Thecal-sac Pmax EQD2 (alpha/beta 2 Gy) of the re-irradiation SBRT course. Default 25 "
+            "Gy, "
             "the upper end of Sahgal 2012's 20-25 Gy band (sahgal2012_reirradiation) and HyTEC's "
             "value (hytec2021_spine_sbrt)."
         ),
@@ -119,7 +130,8 @@ class RadiationPolicy(BaseModel):
         gt=0,
         lt=1,
         description=(
-            "Largest share of the cumulative Pmax EQD2 the SBRT course may contribute. Default 0.5, "
+            "Largest share of the cumulative Pmax EQD2 the SBRT course may contribute. Default "
+            "0.5, "
             "'approximately 50 %' in Sahgal 2012 (sahgal2012_reirradiation), 0.5 in HyTEC "
             "(hytec2021_spine_sbrt)."
         ),
@@ -136,9 +148,12 @@ class RadiationPolicy(BaseModel):
         default="prescription",
         description=(
             "How a prior course's cord Pmax is taken when its cord EQD2 is not recorded. "
-            "'prescription' converts the prescribed dose and fractions to EQD2 (alpha/beta 2 Gy), the "
-            "rule of radiation.md 2.4 step 1 and its worked example, and says so in the reasons; it "
-            "under-counts if the cord received a hot spot above the prescription. 'unknown' refuses "
+            "'prescription' converts the prescribed dose and fractions to EQD2 (alpha/beta 2 Gy), "
+            "the "
+            "rule of radiation.md 2.4 step 1 and its worked example, and says so in the reasons; "
+            "it "
+            "under-counts if the cord received a hot spot above the prescription. 'unknown' "
+            "refuses "
             "to estimate: the budget is reported incomplete with the missing field named "
             "(sahgal2012_reirradiation used thecal-sac doses)."
         ),
@@ -146,7 +161,8 @@ class RadiationPolicy(BaseModel):
     preferred_regimens: dict[str, str] = Field(
         default_factory=dict,
         description=(
-            "Institutional choice of preferred regimen per scenario (scenario code -> regimen id of "
+            "Institutional choice of preferred regimen per scenario (scenario code -> regimen id "
+            "of "
             "regimens.toml); each must be one of that scenario's listed options. Default: the "
             "radiation.md 3.2 mapping as stored in regimens.toml."
         ),
@@ -154,7 +170,10 @@ class RadiationPolicy(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> RadiationPolicy:
-        if self.reirradiation_sbrt_course_limit_eqd2_gy > self.reirradiation_cumulative_limit_eqd2_gy:
+        if (
+            self.reirradiation_sbrt_course_limit_eqd2_gy
+            > self.reirradiation_cumulative_limit_eqd2_gy
+        ):
             raise ValueError(
                 "reirradiation_sbrt_course_limit_eqd2_gy: cannot exceed "
                 "reirradiation_cumulative_limit_eqd2_gy"
@@ -166,6 +185,7 @@ class RadiationPolicy(BaseModel):
                 raise ValueError(f"preferred_regimens: unknown scenario {scenario!r}")
             if regimen_id not in {o.regimen for o in row.options}:
                 raise ValueError(
-                    f"preferred_regimens.{scenario}: {regimen_id!r} is not an option of that scenario"
+                    f"preferred_regimens.{scenario}: {regimen_id!r} is not an option of that "
+                    f"scenario"
                 )
         return self

@@ -2,7 +2,8 @@
 
 The scenario -> regimen mapping lives in ``knowledge/regimens.toml`` with the trial evidence of each
 option (SC.24, RTOG 0631, SCORAD III, Zelefsky/Yamada MSKCC, Laufer 2013, Al-Omair 2013, Patchell,
-NOMS). It is a proposed default; the clinician overrides, and an institution can change the preferred
+NOMS). It is a proposed default; the clinician overrides, and an institution can change the
+preferred
 regimen per scenario in ``RadiationPolicy.preferred_regimens``.
 """
 
@@ -33,7 +34,8 @@ class Scenario(StrEnum):
     PALLIATIVE_PAIN = "palliative_pain"
     """Painful, uncomplicated metastasis; poor performance status or short prognosis."""
     DE_NOVO_SBRT = "de_novo_sbrt"
-    """Painful metastasis in an SC.24-like patient (good PS, SINS < 12, no symptomatic compression)."""
+    """Painful metastasis in an SC.24-like patient (good PS, SINS < 12, no symptomatic "
+    "compression)."""
     DE_NOVO_SBRT_ABLATIVE = "de_novo_sbrt_ablative"
     """Radioresistant histology, oligometastatic or ablative intent; ESCC 0-1b."""
     POSTOP_SBRT = "postop_sbrt"
@@ -133,7 +135,8 @@ def select_regimen(
     """The preferred regimen for ``scenario`` and the alternatives, each with its evidence.
 
     Order of choice: an option whose condition holds for this patient (``poor_prognosis``,
-    ``vcf_risk_high`` is True), else the policy's preferred regimen for the scenario, else the table's.
+    ``vcf_risk_high`` is True), else the policy's preferred regimen for the scenario, else the
+    table's.
     An unknown condition (None) changes nothing and is said in the reasons when it could matter.
     """
     scenario = Scenario(scenario)
@@ -145,8 +148,8 @@ def select_regimen(
     if chosen is not None:
         reasons.append(
             Reason(
-                f"{chosen.regimen.label()} is preferred because {chosen.when.replace('_', ' ')} "
-                "applies to this patient.",
+                f"{chosen.regimen.label()} is preferred because "
+                f"{(chosen.when or '').replace('_', ' ')} applies to this patient.",
                 chosen.reasons[0].references,
             )
         )
@@ -155,7 +158,8 @@ def select_regimen(
         chosen = next(o for o in options if o.regimen.id == rid)
         reasons.append(
             Reason(
-                f"{chosen.regimen.label()} is the institution's preferred regimen for this scenario "
+                f"{chosen.regimen.label()} is the institution's preferred regimen for this "
+                f"scenario "
                 "(policy preferred_regimens).",
                 chosen.reasons[0].references,
             )
@@ -183,7 +187,8 @@ def select_regimen(
 
 @dataclass(frozen=True, slots=True)
 class RadiationDetails:
-    """What goes into a ``cebrt``/``sbrt`` recommendation's ``details`` (contract §3), with reasons."""
+    """What goes into a ``cebrt``/``sbrt`` recommendation's ``details`` (contract §3), with "
+    "reasons."""
 
     family: Family
     scenario: Scenario
@@ -222,7 +227,8 @@ def radiation_details(
 
     ``cord_pmax_gy`` is the stricter of the de novo limit for the regimen's fraction count and, when
     there are prior courses, the remaining Sahgal 2012 budget converted to physical dose. It is None
-    when no limit exists for that fractionation or the re-irradiation budget is incomplete (never the
+    when no limit exists for that fractionation or the re-irradiation budget is incomplete (never
+    the
     de novo limit alone in a re-irradiated segment). For cEBRT the cord is assumed to receive the
     prescription, and a re-irradiation check uses that; the reasons say so.
     """
@@ -296,6 +302,7 @@ def radiation_details(
                 )
             )
     elif scenario is Scenario.REIRRADIATION_SBRT:
+        cord_gy, source = None, None
         missing.append("prior_courses")
         reasons.append(
             Reason(

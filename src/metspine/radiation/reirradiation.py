@@ -3,21 +3,27 @@
 The rules, restated by HyTEC (hytec2021_spine_sbrt), on the thecal-sac point maximum in EQD2 with
 alpha/beta = 2 Gy, for SBRT (1-5 fractions) after conventional radiotherapy:
 
-1. cumulative Pmax EQD2 over all courses <= about 70 Gy (``reirradiation_cumulative_limit_eqd2_gy``);
+1. cumulative Pmax EQD2 over all courses <= about 70 Gy
+(``reirradiation_cumulative_limit_eqd2_gy``);
 2. SBRT course Pmax EQD2 <= 25 Gy (20-25 Gy band; ``reirradiation_sbrt_course_limit_eqd2_gy``);
 3. SBRT share of the cumulative Pmax EQD2 <= about 0.5 (``reirradiation_max_sbrt_share``);
 4. at least 5 months since the previous course (``reirradiation_min_interval_months``).
 
-So the new course's budget is min(rule 2, rule 1 - prior, prior * share / (1 - share)), never below 0
+So the new course's budget is min(rule 2, rule 1 - prior, prior * share / (1 - share)), never below
+0
 (radiation.md 2.4), and its physical Pmax for n fractions follows from the LQ inverse.
 
 **How months are counted.** ``interval_months`` is the number of whole calendar months from the
-course's ``end_date`` to ``assessed_on``: the largest N such that end_date + N months <= assessed_on,
-where adding months keeps the day of the month and clamps it to the month's last day (31 Jan + 1 month
+course's ``end_date`` to ``assessed_on``: the largest N such that end_date + N months <=
+assessed_on,
+where adding months keeps the day of the month and clamps it to the month's last day (31 Jan + 1
+month
 = 28/29 Feb). So 2026-03-01 -> 2026-08-01 is 5 months and 2026-03-01 -> 2026-07-31 is 4.
 
-Unknown inputs are never guessed: a missing end date leaves the interval unknown, a missing cord dose
-is estimated from the prescription only if the policy says so (and the reasons say it), otherwise the
+Unknown inputs are never guessed: a missing end date leaves the interval unknown, a missing cord
+dose
+is estimated from the prescription only if the policy says so (and the reasons say it), otherwise
+the
 budget is reported incomplete with the missing fields listed.
 """
 
@@ -198,16 +204,28 @@ def _course_eqd2(
     d = course.dose_per_fraction_gy
     above = d > policy.lq_max_reliable_dose_per_fraction_gy
     ended = f", ended {course.end_date.isoformat()}" if course.end_date else ", end date unknown"
-    label = f"Prior course {index + 1}: {_fmt(course.dose_gy)} Gy in {course.fractions} fractions{ended}"
+    label = (
+        f"Prior course {index + 1}: {_fmt(course.dose_gy)} Gy in {course.fractions} "
+        f"fractions{ended}"
+    )
     if course.cord_max_eqd2_gy is not None:
-        text = f"{label}: recorded cord Pmax EQD2 (alpha/beta {_fmt(ab)} Gy) {_fmt(course.cord_max_eqd2_gy)} Gy."
-        return PriorCourseEqd2(course, course.cord_max_eqd2_gy, "recorded", above), Reason(text, RULE_REFS), None
+        text = (
+            f"{label}: recorded cord Pmax EQD2 (alpha/beta {_fmt(ab)} Gy) "
+            f"{_fmt(course.cord_max_eqd2_gy)} Gy."
+        )
+        return (
+            PriorCourseEqd2(course, course.cord_max_eqd2_gy, "recorded", above),
+            Reason(text, RULE_REFS),
+            None,
+        )
     if policy.prior_cord_dose_when_unrecorded == "prescription":
         value = eqd2(course.dose_gy, course.fractions, ab)
         text = (
             f"{label}: cord Pmax not recorded, so the prescription is taken as the cord dose "
-            f"(policy prior_cord_dose_when_unrecorded = prescription): EQD2 = {_fmt(course.dose_gy)} x "
-            f"({_fmt(d)} + {_fmt(ab)}) / (2 + {_fmt(ab)}) = {_fmt(value)} Gy. If the cord received a "
+            f"(policy prior_cord_dose_when_unrecorded = prescription): EQD2 = "
+            f"{_fmt(course.dose_gy)} x "
+            f"({_fmt(d)} + {_fmt(ab)}) / (2 + {_fmt(ab)}) = {_fmt(value)} Gy. If the cord received "
+            f"a "
             "hot spot above the prescription, the true budget is smaller; record the plan's cord "
             "Pmax to remove this assumption."
         )
@@ -217,7 +235,8 @@ def _course_eqd2(
             None,
         )
     text = (
-        f"{label}: cord Pmax not recorded and the policy does not estimate it from the prescription "
+        f"{label}: cord Pmax not recorded and the policy does not estimate it from the "
+        f"prescription "
         "(prior_cord_dose_when_unrecorded = unknown), so the cumulative dose is unknown."
     )
     return (
@@ -237,7 +256,8 @@ def _interval(
             continue
         if course.end_date > assessed_on:
             raise ValueError(
-                f"prior_courses[{i}].end_date: {course.end_date.isoformat()} is after the assessment "
+                f"prior_courses[{i}].end_date: {course.end_date.isoformat()} is after the "
+                f"assessment "
                 f"date {assessed_on.isoformat()}"
             )
         known.append(whole_months_between(course.end_date, assessed_on))
@@ -245,13 +265,15 @@ def _interval(
     if shortest is not None and shortest < minimum:
         months = None if missing else shortest
         text = (
-            f"Only {shortest} whole months since the most recent course that has an end date; the rule "
+            f"Only {shortest} whole months since the most recent course that has an end date; the "
+            f"rule "
             f"asks for at least {minimum} months after the previous course."
         )
         return months, False, missing, Reason(text, RULE_REFS)
     if missing:
         text = (
-            "The end date of a prior course is unknown, so the interval since the last course (rule: "
+            "The end date of a prior course is unknown, so the interval since the last course "
+            "(rule: "
             f"at least {minimum} months) cannot be checked."
         )
         return None, None, missing, Reason(text, RULE_REFS)
@@ -310,14 +332,20 @@ def _plan_fit(
         cumulative_limit = policy.reirradiation_cumulative_limit_eqd2_gy
         share = policy.reirradiation_max_sbrt_share
         if prior is None:
-            for rule, lim in (("cumulative", cumulative_limit), ("sbrt_share", share)):
+            unknown_rules: tuple[tuple[Rule, float], ...] = (
+                ("cumulative", cumulative_limit),
+                ("sbrt_share", share),
+            )
+            for rule, lim in unknown_rules:
                 checks.append(
                     RuleCheck(
-                        rule,  # type: ignore[arg-type]
+                        rule,
                         None,
                         None,
                         lim,
-                        Reason("Prior cord dose unknown, so this rule cannot be checked.", RULE_REFS),
+                        Reason(
+                            "Prior cord dose unknown, so this rule cannot be checked.", RULE_REFS
+                        ),
                     )
                 )
         else:
@@ -330,7 +358,8 @@ def _plan_fit(
                     total,
                     cumulative_limit,
                     Reason(
-                        f"Cumulative Pmax EQD2 {_fmt(prior)} + {_fmt(planned_eqd2)} = {_fmt(total)} Gy; "
+                        f"Cumulative Pmax EQD2 {_fmt(prior)} + {_fmt(planned_eqd2)} = "
+                        f"{_fmt(total)} Gy; "
                         f"the limit is about {_fmt(cumulative_limit)} Gy.",
                         RULE_REFS,
                     ),
@@ -343,7 +372,8 @@ def _plan_fit(
                     ratio,
                     share,
                     Reason(
-                        f"SBRT share of the cumulative Pmax EQD2 {_fmt(planned_eqd2)} / {_fmt(total)} = "
+                        f"SBRT share of the cumulative Pmax EQD2 {_fmt(planned_eqd2)} / "
+                        f"{_fmt(total)} = "
                         f"{ratio:.2f}; the limit is about {share:g}.",
                         RULE_REFS,
                     ),
@@ -352,7 +382,8 @@ def _plan_fit(
     else:
         reasons.append(
             Reason(
-                "The plan's cord Pmax is not given: the plan fits if its thecal-sac Pmax stays within "
+                "The plan's cord Pmax is not given: the plan fits if its thecal-sac Pmax stays "
+                "within "
                 "the limit above.",
                 RULE_REFS,
             )
@@ -366,7 +397,9 @@ def _plan_fit(
     else:
         fits = None
     if fits is False:
-        reasons.append(Reason("The planned course does not fit the re-irradiation rules.", RULE_REFS))
+        reasons.append(
+            Reason("The planned course does not fit the re-irradiation rules.", RULE_REFS)
+        )
     elif fits is True:
         reasons.append(Reason("The planned course fits the re-irradiation rules.", RULE_REFS))
     return PlanFit(
@@ -407,8 +440,10 @@ def assess_reirradiation(
         if entry.dose_per_fraction_above_lq_threshold:
             reasons.append(
                 Reason(
-                    f"Prior course {i + 1} gave {_fmt(course.dose_per_fraction_gy)} Gy per fraction, "
-                    f"above {_fmt(policy.lq_max_reliable_dose_per_fraction_gy)} Gy: its EQD2 is an LQ "
+                    f"Prior course {i + 1} gave {_fmt(course.dose_per_fraction_gy)} Gy per "
+                    f"fraction, "
+                    f"above {_fmt(policy.lq_max_reliable_dose_per_fraction_gy)} Gy: its EQD2 is an "
+                    f"LQ "
                     "extrapolation, and Sahgal 2012 derived the rules after conventional first "
                     "courses, so re-irradiation after SBRT lies outside the data.",
                     ("sahgal2012_reirradiation", "brenner2008_lq", "kirkpatrick2008_lq"),
@@ -444,9 +479,11 @@ def assess_reirradiation(
         remaining = max(0.0, value)
         reasons.append(
             Reason(
-                f"Prior cord Pmax EQD2 {_fmt(prior)} Gy. Budget for the new course = min(course limit "
+                f"Prior cord Pmax EQD2 {_fmt(prior)} Gy. Budget for the new course = min(course "
+                f"limit "
                 f"{_fmt(cap)}; cumulative {_fmt(cumulative_limit)} - {_fmt(prior)} = "
-                f"{_fmt(cumulative_limit - prior)}; share {_fmt(prior)} x {share:g} / (1 - {share:g}) = "
+                f"{_fmt(cumulative_limit - prior)}; share {_fmt(prior)} x {share:g} / (1 - "
+                f"{share:g}) = "
                 f"{_fmt(_share_bound(prior, share))}) = {_fmt(remaining)} Gy EQD2 "
                 f"(binding rule: {binding.replace('_', ' ')}).",
                 RULE_REFS,
@@ -461,7 +498,9 @@ def assess_reirradiation(
                 Reason(
                     f"Prior cord Pmax EQD2 {_fmt(prior)} Gy against a cumulative limit of about "
                     f"{_fmt(cumulative_limit)} Gy"
-                    + ("." if prior < cumulative_limit else ": no room is left for another course."),
+                    + (
+                        "." if prior < cumulative_limit else ": no room is left for another course."
+                    ),
                     RULE_REFS,
                 ),
             )
@@ -470,8 +509,10 @@ def assess_reirradiation(
         remaining_max = max(0.0, min(cap, cumulative_limit - sum(known)))
         reasons.append(
             Reason(
-                "The prior cord dose is incomplete, so the re-irradiation budget cannot be fixed; at "
-                f"most {_fmt(remaining_max)} Gy EQD2 (course limit and cumulative limit minus the known "
+                "The prior cord dose is incomplete, so the re-irradiation budget cannot be fixed; "
+                "at "
+                f"most {_fmt(remaining_max)} Gy EQD2 (course limit and cumulative limit minus the "
+                f"known "
                 "courses). Missing: " + ", ".join(m for m in missing if "cord_max" in m) + ".",
                 RULE_REFS,
             )

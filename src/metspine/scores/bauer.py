@@ -22,8 +22,10 @@ def _items(case: Case, t: Tally) -> None:
     c = case.cancer
     free = visceral_free(case, include_brain=True)
     if free is None:
-        field = "cancer.visceral_metastases" if c.visceral_metastases is None else (
-            "cancer.brain_metastases"
+        field = (
+            "cancer.visceral_metastases"
+            if c.visceral_metastases is None
+            else ("cancer.brain_metastases")
         )
         t.add_unknown("no_visceral_or_brain_metastases", field, (0, 1))
     else:
@@ -65,8 +67,11 @@ def bauer(case: Case) -> ScoreResult:
 
 def bauer_modified(case: Case) -> ScoreResult:
     t = Tally(
-        "Modified Bauer", "leithner2008", "higher_better", ["leithner2008", "bauer1995"],
+        "Modified Bauer",
+        "leithner2008",
+        "higher_better",
+        ["leithner2008", "bauer1995"],
         BANDS_MODIFIED,
-    )  # fmt: skip
+    )
     _items(case, t)
     return t.result()

@@ -68,9 +68,12 @@ def mfi5(patient: Patient, policy: Policy) -> ScoreResult:
 
 def mstfi(patient: Patient, policy: Policy) -> ScoreResult:
     t = Tally(
-        "MSTFI", "delagarzaramos2016-9item", "higher_worse", ["delagarzaramos2016_mstfi"],
+        "MSTFI",
+        "delagarzaramos2016-9item",
+        "higher_worse",
+        ["delagarzaramos2016_mstfi"],
         MSTFI_BANDS,
-    )  # fmt: skip
+    )
     for item in MSTFI_COMORBIDITY_ITEMS:
         v = getattr(patient.comorbidities, item)
         if v is None:
@@ -92,5 +95,7 @@ def mstfi(patient: Patient, policy: Policy) -> ScoreResult:
         )
     else:
         t.add("anterior_or_combined_approach", "yes" if approach else "no", 1 if approach else 0)
-    t.notes.append("Item weights of the published MSTFI are unconfirmed; one point per item is used.")
+    t.notes.append(
+        "Item weights of the published MSTFI are unconfirmed; one point per item is used."
+    )
     return t.result()

@@ -11,6 +11,8 @@ metastases: 1. Bands: 0-3 low (1-year survival 91%), 4-6 intermediate, 7-10 high
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from metspine.knowledge.histology import histology
 from metspine.model.assessment import ScoreResult
 from metspine.model.case import Case, Labs
@@ -31,12 +33,12 @@ _INTERPRETATION = {
 }
 
 # (field, predicate for "abnormal/critical")
-ABNORMAL = (
+ABNORMAL: tuple[tuple[str, Callable[[float], bool]], ...] = (
     ("crp_mg_dl", lambda x: x >= 0.4),
     ("ldh_iu_l", lambda x: x >= 250),
     ("albumin_g_dl", lambda x: x < 3.7),
 )
-CRITICAL = (
+CRITICAL: tuple[tuple[str, Callable[[float], bool]], ...] = (
     ("platelets_10e3_ul", lambda x: x < 100),
     ("calcium_mg_dl", lambda x: x >= 10.3),
     ("bilirubin_mg_dl", lambda x: x >= 1.4),
@@ -85,21 +87,29 @@ def katagiri(case: Case, policy: Policy) -> ScoreResult:
         if rule == "hormone":
             if c.hormone_dependent is None:
                 t.add_unknown(
-                    "primary_lesion", "cancer.hormone_dependent", (0, 2),
+                    "primary_lesion",
+                    "cancer.hormone_dependent",
+                    (0, 2),
                     f"{c.primary}: slow if hormone-dependent, else moderate",
-                )  # fmt: skip
+                )
             else:
                 growth = "slow" if c.hormone_dependent else "moderate"
-                shown = f"{c.primary}, hormone-{'dependent' if c.hormone_dependent else 'independent'}"
+                shown = (
+                    f"{c.primary}, hormone-{'dependent' if c.hormone_dependent else 'independent'}"
+                )
         elif rule == "targeted":
             if c.targeted_therapy is None:
                 t.add_unknown(
-                    "primary_lesion", "cancer.targeted_therapy", (2, 3),
+                    "primary_lesion",
+                    "cancer.targeted_therapy",
+                    (2, 3),
                     "lung: moderate with molecularly targeted therapy, else rapid",
-                )  # fmt: skip
+                )
             else:
                 growth = "moderate" if c.targeted_therapy else "rapid"
-                shown = f"{c.primary}, {'with' if c.targeted_therapy else 'without'} targeted therapy"
+                shown = (
+                    f"{c.primary}, {'with' if c.targeted_therapy else 'without'} targeted therapy"
+                )
         elif rule is not None:
             growth = rule
     if growth is not None:
@@ -110,12 +120,15 @@ def katagiri(case: Case, policy: Policy) -> ScoreResult:
         t.add_unknown("primary_lesion", field, GROWTH_POINTS.values(), note)
 
     v, brain = c.visceral_metastases, c.brain_metastases
-    if v is not None and v != "none" or brain is True:
+    if (v is not None and v != "none") or brain is True:
         if c.visceral_pattern is None:
             t.add_unknown("visceral_or_cerebral_metastases", "cancer.visceral_pattern", (1, 2))
         else:
-            t.add("visceral_or_cerebral_metastases", c.visceral_pattern,
-                  1 if c.visceral_pattern == "nodular" else 2)  # fmt: skip
+            t.add(
+                "visceral_or_cerebral_metastases",
+                c.visceral_pattern,
+                1 if c.visceral_pattern == "nodular" else 2,
+            )
     elif v == "none" and brain is False:
         t.add("visceral_or_cerebral_metastases", "none", 0)
     else:
@@ -134,14 +147,21 @@ def katagiri(case: Case, policy: Policy) -> ScoreResult:
         t.add_unknown("ecog_3_4", "patient.ecog", (0, 1))
     else:
         e = next(iter(pv.values))
-        t.add("ecog_3_4", f"ECOG {e}" + (" (converted)" if pv.source == "converted" else ""),
-              1 if e in (3, 4) else 0, pv.note)  # fmt: skip
+        t.add(
+            "ecog_3_4",
+            f"ECOG {e}" + (" (converted)" if pv.source == "converted" else ""),
+            1 if e in (3, 4) else 0,
+            pv.note,
+        )
 
     if c.prior_chemotherapy is None:
         t.add_unknown("previous_chemotherapy", "cancer.prior_chemotherapy", (0, 1))
     else:
-        t.add("previous_chemotherapy", "yes" if c.prior_chemotherapy else "no",
-              1 if c.prior_chemotherapy else 0)  # fmt: skip
+        t.add(
+            "previous_chemotherapy",
+            "yes" if c.prior_chemotherapy else "no",
+            1 if c.prior_chemotherapy else 0,
+        )
 
     solitary = solitary_skeletal(case)
     if solitary is None:

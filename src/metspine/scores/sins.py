@@ -9,8 +9,8 @@ A lesion spanning two location categories takes the higher-scoring one and says 
 
 from __future__ import annotations
 
-from metspine.model.case import Lesion
 from metspine.model.assessment import ScoreResult
+from metspine.model.case import Lesion
 from metspine.scores._tally import Band, Tally
 
 NAME = "SINS"
@@ -64,8 +64,10 @@ def sins(lesion: Lesion, index: int) -> ScoreResult:
     path = f"lesions[{index}].sins"
     t = Tally(NAME, VERSION, "higher_worse", list(REFERENCES), BANDS)
     cat, pts, spans = location(list(lesion.levels))
-    levels = "-".join([lesion.levels[0], lesion.levels[-1]]) if len(lesion.levels) > 1 else (
-        lesion.levels[0]
+    levels = (
+        "-".join([lesion.levels[0], lesion.levels[-1]])
+        if len(lesion.levels) > 1
+        else (lesion.levels[0])
     )
     note = None
     if spans:
@@ -85,4 +87,3 @@ def sins(lesion: Lesion, index: int) -> ScoreResult:
         else:
             t.add(item, value, table[value])
     return t.result(interpretation=_INTERPRETATION.__getitem__)
-

@@ -71,7 +71,9 @@ def tokuhashi(case: Case, policy: Policy) -> ScoreResult:
         )
 
     if c.extraspinal_bone_metastases is None:
-        t.add_unknown("extraspinal_bone_metastases", "cancer.extraspinal_bone_metastases", (0, 1, 2))
+        t.add_unknown(
+            "extraspinal_bone_metastases", "cancer.extraspinal_bone_metastases", (0, 1, 2)
+        )
     else:
         n = c.extraspinal_bone_metastases
         t.add("extraspinal_bone_metastases", str(n), extraspinal_points(n))

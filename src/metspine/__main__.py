@@ -1,0 +1,5 @@
+"""``python -m metspine`` runs the command line."""
+
+from metspine.cli import main
+
+main()
