@@ -6,7 +6,8 @@ No I/O, no clock, no globals: the date "today" is the case's ``assessed_on``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from datetime import date
+from typing import Any, Literal
 
 from metspine import __version__
 from metspine.decision import pillars
@@ -25,6 +26,11 @@ from metspine.model.assessment import (
 )
 from metspine.model.case import Case, Lesion
 from metspine.model.policy import Policy
+from metspine.radiation import RadiationFlag
+from metspine.radiation import safety as rad_safety
+from metspine.radiation.regimens import RadiationDetails, Scenario, radiation_details
+from metspine.radiation.reirradiation import Course
+from metspine.radiation.vcf import vcf_risk
 from metspine.scores import escc as escc_mod
 from metspine.scores.bauer import bauer, bauer_modified
 from metspine.scores.frailty import mfi5, mstfi
@@ -46,19 +52,122 @@ _BANDS: dict[str, MBand] = {
 
 def patient_scores(case: Case, policy: Policy) -> dict[str, ScoreResult]:
     """Patient-level scores keyed by the contract §3 score codes."""
+    mbauer = bauer_modified(case)
     return {
         "kps": kps_score(case.patient, policy),
         "ecog": ecog_score(case.patient, policy),
         "tokuhashi_revised": tokuhashi(case, policy),
         "tomita": tomita(case),
         "bauer": bauer(case),
-        "bauer_modified": bauer_modified(case),
-        "nesms": nesms(case, policy),
+        "bauer_modified": mbauer,
+        "nesms": nesms(case, policy, mbauer),
         "katagiri_new": katagiri(case, policy),
         "van_der_linden": van_der_linden(case, policy),
         "mfi5": mfi5(case.patient, policy),
         "mstfi": mstfi(case.patient, policy),
     }
+
+
+class _RadiationSeam:
+    """Regimen, cord limit and re-irradiation budget for the radiation options of one lesion."""
+
+    def __init__(
+        self,
+        case: Case,
+        lesion: Lesion,
+        index: int,
+        radiosensitive: bool | None,
+        treated_as: Literal["low", "high"] | None,
+        systemic: pillars.SystemicView,
+        policy: Policy,
+    ) -> None:
+        self.lesion, self.index, self.policy = lesion, index, policy
+        self.sens, self.treated_as, self.systemic = radiosensitive, treated_as, systemic
+        known_date = case.assessed_on is not None
+        self.courses = [
+            Course(c.dose_gy, c.fractions, c.end_date if known_date else None, c.cord_max_eqd2_gy)
+            for c in lesion.prior_radiation
+        ]
+        # Without assessed_on the interval since a prior course is unknown (never guessed).
+        self.when: date = case.assessed_on or date.max
+        self._cache: dict[str, RadiationDetails | None] = {}
+        self.missing: list[MissingInput] = []
+        if lesion.prior_radiation and not known_date:
+            self.missing.append(MissingInput(field="assessed_on", needed_for=["reirradiation"]))
+
+    def _scenario(self, code: str) -> tuple[Literal["cebrt", "sbrt"], Scenario] | None:
+        reirr = bool(self.courses)
+        if code == "sbrt":
+            return "sbrt", Scenario.REIRRADIATION_SBRT if reirr else Scenario.DE_NOVO_SBRT
+        if code == "separation_surgery_then_sbrt":
+            return "sbrt", Scenario.REIRRADIATION_SBRT if reirr else Scenario.POSTOP_SBRT
+        if code == "cebrt":
+            if self.sens:
+                return "cebrt", Scenario.RADIOSENSITIVE_CEBRT
+            if self.treated_as == "high":
+                return "cebrt", Scenario.MSCC_CEBRT
+            return "cebrt", Scenario.PALLIATIVE_PAIN
+        return None
+
+    def get(self, code: str) -> RadiationDetails | None:
+        if code not in self._cache:
+            sc = self._scenario(code)
+            self._cache[code] = (
+                None
+                if sc is None
+                else radiation_details(
+                    sc[0],
+                    sc[1],
+                    self.courses,
+                    self.when,
+                    self.policy.radiation,
+                    poor_prognosis=self.systemic.short_survival or None,
+                )
+            )
+        return self._cache[code]
+
+    def flags(self, codes: list[str]) -> list[SafetyFlag]:
+        out: list[SafetyFlag] = []
+        lid = self.lesion.id
+        seen: set[str] = set()
+        for code in codes:
+            rd = self.get(code)
+            if rd is None:
+                continue
+            if rd.reirradiation is not None and "reirradiation" not in seen:
+                seen.add("reirradiation")
+                out.append(_flag(rad_safety.reirradiation_flag(rd.reirradiation), lid))
+            dpf = rd.regimen.dose_gy / rd.regimen.fractions
+            if rd.family == "sbrt" and "vcf_risk" not in seen:
+                seen.add("vcf_risk")
+                s = self.lesion.sins
+                risk = vcf_risk(
+                    dpf,
+                    lytic=None if s.bone_lesion is None else s.bone_lesion == "lytic",
+                    baseline_vcf=None if s.collapse is None else s.collapse in ("gt50", "lt50"),
+                    misalignment=None if s.alignment is None else s.alignment != "normal",
+                )
+                vf = rad_safety.vcf_flag(risk)
+                if vf is not None:
+                    out.append(_flag(vf, lid))
+            if rd.reirradiation is not None and "lq_extrapolation" not in seen:
+                lq = rad_safety.lq_extrapolation_flag(
+                    dpf, self.policy.radiation, purpose="course_sum"
+                )
+                if lq is not None:
+                    seen.add("lq_extrapolation")
+                    out.append(_flag(lq, lid))
+        return out
+
+
+def _flag(f: RadiationFlag, lesion_id: str) -> SafetyFlag:
+    return SafetyFlag(
+        code=f.code,
+        severity=f.severity,
+        text=f.text,
+        references=list(f.references),
+        lesion_id=lesion_id,
+    )
 
 
 def _lesion(
@@ -68,6 +177,7 @@ def _lesion(
     scores: Mapping[str, ScoreResult],
     systemic: pillars.SystemicView,
     policy: Policy,
+    safety: list[SafetyFlag],
 ) -> tuple[LesionAssessment, list[MissingInput]]:
     missing: list[MissingInput] = []
     path = f"lesions[{index}]"
@@ -126,17 +236,26 @@ def _lesion(
         missing_labels=missing_labels,
     )
 
+    rad = _RadiationSeam(case, lesion, index, sens, summary.treated_as, systemic, policy)
+
     def details(code: str) -> dict[str, Any]:
-        if code in ("cebrt", "sbrt"):
-            return {"family": code}
+        out: dict[str, Any] = {}
+        rd = rad.get(code)
+        if rd is not None:
+            out.update(rd.as_details())
         if code == "separation_surgery_then_sbrt":
-            return {"family": "sbrt", "surgical_goal": "postoperative ESCC 0-1"}
-        return {}
+            out["surgical_goal"] = "postoperative ESCC 0-1"
+        return out
 
     def extra(code: str) -> list[Reason]:
-        return []
+        rd = rad.get(code)
+        if rd is None:
+            return []
+        return [Reason(text=r.text, references=list(r.references)) for r in rd.reasons]
 
     recs = plan(inp, details, extra)
+    safety.extend(rad.flags([r.code for r in recs if r.strength != "avoid"]))
+    missing.extend(rad.missing)
     for f in sins_res.missing:
         missing.append(MissingInput(field=f, needed_for=["sins", "noms.mechanical"]))
     return (
@@ -176,13 +295,13 @@ def assess(case: Case | Mapping[str, Any], policy: Policy | None = None) -> Asse
         need("cancer.primary", "noms.oncologic")
     if systemic.finding.status == "uncertain" and case.patient.medically_operable is None:
         need("patient.medically_operable", "noms.systemic")
+    safety: list[SafetyFlag] = []
     for i, lesion in enumerate(case.lesions):
-        la, miss = _lesion(case, i, lesion, scores, systemic, policy)
+        la, miss = _lesion(case, i, lesion, scores, systemic, policy, safety)
         lesions.append(la)
         for mi in miss:
             for w in mi.needed_for:
                 need(mi.field, w)
-    safety: list[SafetyFlag] = []
     return Assessment(
         case_id=case.id,
         assessed_on=case.assessed_on.isoformat() if case.assessed_on else None,

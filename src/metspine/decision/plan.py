@@ -136,6 +136,7 @@ def plan(
             codes.setdefault(opt.code, []).append((st, opt))
 
     recs: list[Recommendation] = []
+    memo: dict[tuple[str, object], list[Option]] = {}
     for code, hits in codes.items():
         strengths = {o.strength for _, o in hits}
         present_states = {s for s, _ in hits}
@@ -146,7 +147,7 @@ def plan(
             strength = "recommended"
         else:
             strength = "consider"
-        reasons: list[Reason] = []
+        reasons: list[dict[str, Any]] = []
         seen: set[str] = set()
         rules: list[str] = []
         alternatives: list[str] = []
@@ -154,7 +155,7 @@ def plan(
             for text, refs in opt.reasons:
                 if text not in seen:
                     seen.add(text)
-                    reasons.append(Reason(text=text, references=list(refs)))
+                    reasons.append({"text": text, "references": list(refs)})
             for r in opt.rules:
                 if r not in rules:
                     rules.append(r)
@@ -171,35 +172,39 @@ def plan(
                     shown = " or ".join(_label(dim, v) for v in sorted(vals_present, key=str))
                     field = inp.missing_labels.get(dim, "")
                     reasons.append(
-                        Reason(
-                            text=f"Applies only if {shown}; not yet known"
+                        {
+                            "text": f"Applies only if {shown}; not yet known"
                             + (f" ({field})." if field else "."),
-                            references=[],
-                        )
+                            "references": [],
+                        }
                     )
         else:
-            would_change = _counterfactuals(code, states[0])
+            would_change = _counterfactuals(code, states[0], memo)
         for r in rules:
-            reasons.append(Reason(text=f"Rule {R[r]}.", references=["laufer2013_noms"]))
+            reasons.append({"text": f"Rule {R[r]}.", "references": ["laufer2013_noms"]})
         if extra_reasons is not None:
-            reasons.extend(extra_reasons(code))
+            reasons.extend(r.model_dump() for r in extra_reasons(code))
         recs.append(
-            Recommendation(
-                code=code,
-                strength=strength,
-                summary=SUMMARY[code],
-                reasons=reasons,
-                details=details(code) if details else {},
-                alternatives=[a for a in alternatives if a != code],
-                would_change=would_change,
-                rules=rules,
+            Recommendation.model_validate(
+                {
+                    "code": code,
+                    "strength": strength,
+                    "summary": SUMMARY[code],
+                    "reasons": reasons,
+                    "details": details(code) if details else {},
+                    "alternatives": [a for a in alternatives if a != code],
+                    "would_change": would_change,
+                    "rules": rules,
+                }
             )
         )
     recs.sort(key=lambda r: (STRENGTH_ORDER[r.strength], CODE_ORDER.index(r.code)))
     return recs
 
 
-def _counterfactuals(code: str, st: State) -> list[str]:
+def _counterfactuals(
+    code: str, st: State, memo: dict[tuple[str, object], list[Option]]
+) -> list[str]:
     """Single changes of one pillar that would drop this option, and what would replace it."""
     out: list[str] = []
     alts: dict[str, tuple[Any, ...]] = {
@@ -213,7 +218,10 @@ def _counterfactuals(code: str, st: State) -> list[str]:
         for v in values:
             if v == getattr(st, dim):
                 continue
-            other = decide(with_(st, **{dim: v}))
+            key = (dim, v)
+            if key not in memo:
+                memo[key] = decide(with_(st, **{dim: v}))
+            other = memo[key]
             other_codes = [o.code for o in other if o.strength == "recommended"]
             if code not in {o.code for o in other}:
                 instead = ", ".join(other_codes) if other_codes else "no firm option"

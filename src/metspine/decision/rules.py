@@ -7,8 +7,7 @@ a guessed default.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, NamedTuple
 
 NGroup = Literal["low", "high"]
 OSens = Literal["sensitive", "resistant"]
@@ -29,8 +28,7 @@ R = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class State:
+class State(NamedTuple):
     n: NGroup
     o: OSens
     m: MBand
@@ -45,13 +43,12 @@ class State:
     mdt_1c: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Option:
+class Option(NamedTuple):
     code: str
     strength: Strength
     rules: tuple[str, ...]
     reasons: tuple[tuple[str, tuple[str, ...]], ...]
-    alternatives: tuple[str, ...] = field(default=())
+    alternatives: tuple[str, ...] = ()
 
 
 NOMS_REFS = ("laufer2013_noms",)
@@ -368,6 +365,8 @@ def _fold_into_separation(opts: list[Option]) -> list[Option]:
     """Separation surgery includes posterior instrumentation (laufer2013_separation): when it is
     recommended, a separate stabilization or cement procedure is not offered; its mechanical reason
     travels with the separation option instead."""
+    if not any(o.code == "separation_surgery_then_sbrt" for o in opts):
+        return opts
     sep = next(
         (
             o
@@ -405,4 +404,4 @@ def _fold_into_separation(opts: list[Option]) -> list[Option]:
 
 
 def with_(st: State, **changes: object) -> State:
-    return replace(st, **changes)  # type: ignore[arg-type]
+    return st._replace(**changes)  # type: ignore[arg-type]

@@ -46,10 +46,13 @@ from metspine.dosimetry.errors import DosimetryInputError
 from metspine.dosimetry.geometry import Lattice, plane_area, sample_plane, slab_bounds
 
 FloatArray = npt.NDArray[np.float64]
+IntArrays = tuple[
+    npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp]
+]
 
 DEFAULT_FINE_PITCH_MM = 0.25
-# Below this half-width (Gy) a sample is a point mass (constant dose over its extent).
-_POINT_MASS_GY = 1e-9
+# Narrowest sample distribution, relative to the dose scale (1e-5 × 14 Gy = 0.14 mGy).
+_MIN_WIDTH = 1e-5
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -82,40 +85,32 @@ class DVH:
         """Build the DVH of a mixture of uniform distributions ``U[low, high]`` weighted by volume.
 
         The distribution function of such a mixture is piecewise linear with vertices at the sorted
-        ends; a sample with ``high - low`` below 1e-9 is a point mass (a jump).
+        ends. A sample narrower than ``_MIN_WIDTH`` × the dose scale (a constant dose, e.g. zero
+        outside the fields) is widened to that, far below the precision anyone reads a DVH at, so
+        every sample is a ramp and no jumps need special handling.
         """
         total = float(weight_cc.sum())
         if low.size == 0 or total <= 0:
             raise ValueError("a DVH needs at least one sample with positive volume")
-        width = high - low
-        wide = width > _POINT_MASS_GY
-        density = weight_cc[wide] / width[wide]
-        n_wide = int(wide.sum())
-        dose = np.concatenate((low[wide], high[wide], 0.5 * (low + high)[~wide]))
-        d_density = np.concatenate((density, -density, np.zeros(dose.size - 2 * n_wide)))
-        jump = np.concatenate((np.zeros(2 * n_wide), weight_cc[~wide]))
-        # float32 keys sort about twice as fast; the order of doses closer than float32 resolution
-        # (1e-5 Gy at 15 Gy) does not matter, and the clean-up below absorbs the rounding.
+        floor = _MIN_WIDTH * max(abs(max_dose), abs(min_dose), 1.0)
+        pad = np.maximum(0.5 * (floor - (high - low)), 0.0)
+        low = low - pad
+        high = high + pad
+        density = weight_cc / (high - low)
+        dose = np.concatenate((low, high))
+        # float32 keys sort several times faster; doses closer than float32 resolution (1e-6
+        # relative) may come out in either order, which moves the curve by far less than that.
         order = np.argsort(dose.astype(np.float32))
-        dose, d_density, jump = dose[order], d_density[order], jump[order]
-        rho = np.cumsum(d_density)
-        ramp = rho[:-1] * np.diff(dose)
-        after = np.empty(dose.size)
-        after[0] = jump[0]
-        after[1:] = jump[0] + np.cumsum(ramp + jump[1:])
-        has_jump = jump > 0
-        if has_jump.any():
-            # A jump needs two vertices at one dose: the volume just below it and at it.
-            keep = np.stack((has_jump, np.ones_like(has_jump)), axis=1).ravel()
-            below = np.stack((after - jump, after), axis=1).ravel()[keep]
-            doses = np.repeat(dose, 2)[keep]
-        else:
-            doses, below = dose, after
+        dose = dose[order]
+        rho = np.cumsum(np.concatenate((density, -density))[order])
+        below = np.empty(dose.size)
+        below[0] = 0.0
+        np.cumsum(rho[:-1] * np.diff(dose), out=below[1:])
         # Rounding in the running sums must not make the distribution function decrease.
-        below = np.maximum.accumulate(np.clip(below, 0.0, None))
+        np.maximum.accumulate(below, out=below)
         below *= total / below[-1]
         return cls(
-            doses=doses,
+            doses=dose,
             below_cc=below,
             volume_cc=total,
             min_dose=min_dose,
@@ -212,8 +207,12 @@ def _grid_z_extent(dose: DoseGrid) -> tuple[float, float]:
 
 def _bilinear(
     arrays: Sequence[FloatArray], fx: FloatArray, fy: FloatArray
-) -> tuple[list[FloatArray], FloatArray, FloatArray]:
-    """Bilinear reads of each array at fractional indices, plus the x/y index-gradient of arrays[0]."""
+) -> tuple[list[FloatArray], FloatArray, FloatArray, IntArrays]:
+    """Bilinear reads of each array at fractional indices.
+
+    Also returns the x/y index-gradient of ``arrays[0]`` and the four corner indices of each
+    point's cell, so callers can bound values by the cell's corners.
+    """
     ny, nx = arrays[0].shape
     fx = np.clip(fx, 0.0, nx - 1.0)
     fy = np.clip(fy, 0.0, ny - 1.0)
@@ -230,7 +229,12 @@ def _bilinear(
     m00, m01, m10, m11 = m[j0, i0], m[j0, i1], m[j1, i0], m[j1, i1]
     gx = (1 - ty) * (m01 - m00) + ty * (m11 - m10)
     gy = (1 - tx) * (m10 - m00) + tx * (m11 - m01)
-    return out, gx, gy
+    return out, gx, gy, (i0, i1, j0, j1)
+
+
+def _corner_extreme(plane: FloatArray, cells: IntArrays, pick: np.ufunc) -> FloatArray:
+    i0, i1, j0, j1 = cells
+    return np.asarray(pick(pick(plane[j0, i0], plane[j0, i1]), pick(plane[j1, i0], plane[j1, i1])))
 
 
 def _footprint_extreme(plane: FloatArray, pick: np.ufunc) -> FloatArray:
@@ -389,29 +393,35 @@ def structure_dvh(
             gyp = np.gradient(mean_plane, axis=0) if mean_plane.shape[0] > 1 else 0 * mean_plane
             gx[whole] = gxp[lj, li] / hx
             gy[whole] = gyp[lj, li] / hy
+            # A whole voxel's footprint lies inside the structure, so its extremes are point
+            # values of the structure too.
             local_max[whole] = _footprint_extreme(max_plane, np.maximum)[lj, li]
             local_min[whole] = _footprint_extreme(min_plane, np.minimum)[lj, li]
-            point_max = max(point_max, float(max_plane[lj, li].max()))
-            point_min = min(point_min, float(min_plane[lj, li].min()))
+            point_max = max(point_max, float(local_max[whole].max()))
+            point_min = min(point_min, float(local_min[whole].min()))
         if sfine.any():
             fx = (sx[sfine] - xs[0]) / hx - wi0
             fy = (sy[sfine] - ys[0]) / hy - wj0
-            (cm, vm, mx, mn), gxi, gyi = _bilinear(
+            (cm, vm, mx, mn), gxi, gyi, cells = _bilinear(
                 [mean_plane, var_plane, max_plane, min_plane], fx, fy
             )
             c[sfine], var[sfine] = cm, vm
             gx[sfine], gy[sfine] = gxi / hx, gyi / hy
+            # The dose over a fine sample's row segment: the linear reach from its centroid,
+            # but never beyond its cell's corners (the bilinear patch's own extremes).
             reach = 0.5 * (np.abs(gx[sfine]) * slx[sfine] + np.abs(gy[sfine]) * sly[sfine])
-            local_max[sfine] = mx + reach
-            local_min[sfine] = mn - reach
-            point_max = max(point_max, float(mx.max()))
-            point_min = min(point_min, float(mn.min()))
+            local_max[sfine] = np.minimum(mx + reach, _corner_extreme(max_plane, cells, np.maximum))
+            local_min[sfine] = np.maximum(mn - reach, _corner_extreme(min_plane, cells, np.minimum))
+            point_max = max(point_max, float(local_max[sfine].max()))
+            point_min = min(point_min, float(local_min[sfine].min()))
         # Contour vertices inside the grid's footprint also bound the point max/min.
         vx = (allpts[:, 0] - xs[0]) / hx
         vy = (allpts[:, 1] - ys[0]) / hy
         inside = (vx >= -0.5) & (vx <= nx - 0.5) & (vy >= -0.5) & (vy <= ny - 0.5)
         if inside.any():
-            (mx, mn), _, _ = _bilinear([max_plane, min_plane], vx[inside] - wi0, vy[inside] - wj0)
+            (mx, mn), _, _, _ = _bilinear(
+                [max_plane, min_plane], vx[inside] - wi0, vy[inside] - wj0
+            )
             point_max = max(point_max, float(mx.max()))
             point_min = min(point_min, float(mn.min()))
 

@@ -10,9 +10,10 @@ import hashlib
 import json
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from metspine.knowledge.histology import Radiosensitivity, catalogue
+from metspine.radiation.policy import RadiationPolicy
 
 
 def _disputed_radiosensitivity() -> dict[str, Radiosensitivity]:
@@ -130,9 +131,22 @@ class Policy(BaseModel):
         ),
     )
 
+    radiation: RadiationPolicy = Field(
+        default_factory=RadiationPolicy,
+        description="Radiation choices: cord limit set, re-irradiation rules, LQ threshold, regimens "
+        "(see metspine.radiation.policy for each source).",
+    )
+
+    _sha256: str = PrivateAttr(default="")
+
     def sha256(self) -> str:
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        """SHA-256 of the canonical JSON (computed once; the policy is immutable)."""
+        if not self._sha256:
+            canonical = json.dumps(
+                self.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
+            )
+            self._sha256 = hashlib.sha256(canonical.encode()).hexdigest()
+        return self._sha256
 
 
 DEFAULT_POLICY_NAME = "default"

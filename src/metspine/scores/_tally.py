@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from metspine.model.assessment import Component, Direction, ScoreResult
+from metspine.model.assessment import Direction, ScoreResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ class Tally:
     direction: Direction
     references: list[str]
     bands: Sequence[Band]
-    components: list[Component] = field(default_factory=list)
+    components: list[dict[str, object]] = field(default_factory=list)
     _known: float = 0.0
     _lo_extra: float = 0.0
     _hi_extra: float = 0.0
@@ -51,14 +51,14 @@ class Tally:
     notes: list[str] = field(default_factory=list)
 
     def add(self, item: str, input_: str, points: float, note: str | None = None) -> None:
-        self.components.append(Component(item=item, input=input_, points=points, note=note))
+        self.components.append({"item": item, "input": input_, "points": points, "note": note})
         self._known += points
 
     def add_unknown(
         self, item: str, missing_field: str, possible: Iterable[float], note: str | None = None
     ) -> None:
         pts = list(possible)
-        self.components.append(Component(item=item, input="unknown", points=None, note=note))
+        self.components.append({"item": item, "input": "unknown", "points": None, "note": note})
         self.missing.append(missing_field)
         self._lo_extra += min(pts)
         self._hi_extra += max(pts)
@@ -76,7 +76,7 @@ class Tally:
         if len(pts) == 1:
             self.add(item, input_, pts[0], note)
             return
-        self.components.append(Component(item=item, input=input_, points=None, note=note))
+        self.components.append({"item": item, "input": input_, "points": None, "note": note})
         if missing_field is not None:
             self.missing.append(missing_field)
         self._lo_extra += pts[0]
@@ -90,41 +90,45 @@ class Tally:
         t = transform or (lambda x: x)
         lo = t(self._known + self._lo_extra)
         hi = t(self._known + self._hi_extra)
-        complete = lo == hi and not any(c.points is None for c in self.components)
+        complete = lo == hi and not any(c["points"] is None for c in self.components)
         if complete:
             value = _num(lo)
             band = band_of(value, self.bands)
-            return ScoreResult(
-                status="complete",
-                value=value,
-                range=None,
-                band=band,
-                possible_bands=[band] if band else [],
-                direction=self.direction,
-                components=self.components,
-                missing=[],
-                references=self.references,
-                version=self.version,
-                name=self.name,
-                notes=self.notes,
-                interpretation=interpretation(band) if (interpretation and band) else None,
+            return ScoreResult.model_validate(
+                {
+                    "status": "complete",
+                    "value": value,
+                    "range": None,
+                    "band": band,
+                    "possible_bands": [band] if band else [],
+                    "direction": self.direction,
+                    "components": self.components,
+                    "missing": [],
+                    "references": self.references,
+                    "version": self.version,
+                    "name": self.name,
+                    "notes": self.notes,
+                    "interpretation": interpretation(band) if (interpretation and band) else None,
+                }
             )
         possible = bands_between(lo, hi, self.bands)
         band = possible[0] if len(possible) == 1 else None
-        return ScoreResult(
-            status="incomplete",
-            value=None,
-            range=(_num(lo), _num(hi)),
-            band=band,
-            possible_bands=possible,
-            direction=self.direction,
-            components=self.components,
-            missing=list(dict.fromkeys(self.missing)),
-            references=self.references,
-            version=self.version,
-            name=self.name,
-            notes=self.notes,
-            interpretation=interpretation(band) if (interpretation and band) else None,
+        return ScoreResult.model_validate(
+            {
+                "status": "incomplete",
+                "value": None,
+                "range": (_num(lo), _num(hi)),
+                "band": band,
+                "possible_bands": possible,
+                "direction": self.direction,
+                "components": self.components,
+                "missing": list(dict.fromkeys(self.missing)),
+                "references": self.references,
+                "version": self.version,
+                "name": self.name,
+                "notes": self.notes,
+                "interpretation": interpretation(band) if (interpretation and band) else None,
+            }
         )
 
 

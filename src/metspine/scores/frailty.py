@@ -54,16 +54,13 @@ def mfi5(patient: Patient, policy: Policy) -> ScoreResult:
             t.add_unknown(item, f"patient.comorbidities.{item}", (0, 1))
         else:
             t.add(item, "yes" if v else "no", 1 if v else 0)
-    res = t.result()
-    if res.value is not None:
-        tier = _MFI5_TIERS.get(int(res.value), "severely frail")
-        res = res.model_copy(
-            update={
-                "notes": [*res.notes, f"Four-tier reading (kazim2022_mfi5): {tier}."],
-                "references": [*res.references, "kazim2022_mfi5"],
-            }
-        )
-    return res
+    known = [c["points"] for c in t.components]
+    if None not in known:
+        total = int(sum(p for p in known if isinstance(p, int | float)))
+        tier = _MFI5_TIERS.get(total, "severely frail")
+        t.notes.append(f"Four-tier reading (kazim2022_mfi5): {tier}.")
+        t.references.append("kazim2022_mfi5")
+    return t.result()
 
 
 def mstfi(patient: Patient, policy: Policy) -> ScoreResult:

@@ -114,7 +114,7 @@ def katagiri(case: Case, policy: Policy) -> ScoreResult:
             growth = rule
     if growth is not None:
         t.add("primary_lesion", f"{growth} growth ({shown})", GROWTH_POINTS[growth])
-    elif not any(comp.item == "primary_lesion" for comp in t.components):
+    elif not any(comp["item"] == "primary_lesion" for comp in t.components):
         field = "cancer.primary" if c.primary is None else "cancer.katagiri_growth"
         note = None if c.primary is None else f"no verified Katagiri group for {c.primary}"
         t.add_unknown("primary_lesion", field, GROWTH_POINTS.values(), note)

@@ -28,9 +28,10 @@ _INTERPRETATION = {
 }
 
 
-def nesms(case: Case, policy: Policy) -> ScoreResult:
+def nesms(case: Case, policy: Policy, mbauer: ScoreResult | None = None) -> ScoreResult:
+    """``mbauer`` may pass an already computed modified Bauer result for the same case."""
     t = Tally(NAME, VERSION, "higher_better", list(REFERENCES), BANDS)
-    mb = bauer_modified(case)
+    mb = mbauer if mbauer is not None else bauer_modified(case)
     cut = policy.nesms_mbauer_high_min
     if mb.value is not None:
         high = mb.value >= cut
