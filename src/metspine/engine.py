@@ -19,7 +19,6 @@ from metspine.model.assessment import (
     LesionAssessment,
     MissingInput,
     Noms,
-    PolicyRef,
     Reason,
     SafetyFlag,
     ScoreResult,
@@ -112,18 +111,23 @@ class _RadiationSeam:
     def get(self, code: str) -> RadiationDetails | None:
         if code not in self._cache:
             sc = self._scenario(code)
-            self._cache[code] = (
-                None
-                if sc is None
-                else radiation_details(
-                    sc[0],
-                    sc[1],
-                    self.courses,
-                    self.when,
-                    self.policy.radiation,
-                    poor_prognosis=self.systemic.short_survival or None,
+            if sc is None:
+                self._cache[code] = None
+            else:
+                fam, scenario = sc
+                poor = self.systemic.short_survival or None
+                key = ("radiation_details", fam, scenario, tuple(self.courses), self.when, poor)
+                self._cache[code] = self.policy.memo(
+                    key,
+                    lambda: radiation_details(
+                        fam,
+                        scenario,
+                        self.courses,
+                        self.when,
+                        self.policy.radiation,
+                        poor_prognosis=poor,
+                    ),
                 )
-            )
         return self._cache[code]
 
     def flags(self, codes: list[str]) -> list[SafetyFlag]:
@@ -233,7 +237,7 @@ def _lesion(
         escc_1c=lesion.escc == "1c",
         short_survival=systemic.short_survival,
         mdt_1c=policy.escc_1c_mdt_review,
-        missing_labels=missing_labels,
+        missing_labels=tuple(sorted(missing_labels.items())),
     )
 
     rad = _RadiationSeam(case, lesion, index, sens, summary.treated_as, systemic, policy)
@@ -302,14 +306,16 @@ def assess(case: Case | Mapping[str, Any], policy: Policy | None = None) -> Asse
         for mi in miss:
             for w in mi.needed_for:
                 need(mi.field, w)
-    return Assessment(
-        case_id=case.id,
-        assessed_on=case.assessed_on.isoformat() if case.assessed_on else None,
-        engine_version=__version__,
-        knowledge_version=KNOWLEDGE_VERSION,
-        policy=PolicyRef(name=policy.name, sha256=policy.sha256()),
-        scores=scores,
-        lesions=lesions,
-        safety=safety,
-        missing=[MissingInput(field=f, needed_for=w) for f, w in missing.items()],
+    return Assessment.model_validate(
+        {
+            "case_id": case.id,
+            "assessed_on": case.assessed_on.isoformat() if case.assessed_on else None,
+            "engine_version": __version__,
+            "knowledge_version": KNOWLEDGE_VERSION,
+            "policy": {"name": policy.name, "sha256": policy.sha256()},
+            "scores": scores,
+            "lesions": lesions,
+            "safety": safety,
+            "missing": [{"field": f, "needed_for": w} for f, w in missing.items()],
+        }
     )

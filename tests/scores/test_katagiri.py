@@ -128,11 +128,6 @@ def test_brain_status_unknown(build) -> None:
     assert r.missing == ["cancer.brain_metastases"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="case.py:129-132 refuses visceral_pattern when visceral_metastases is 'none', so "
-    "brain-only metastases can never get Katagiri's nodular/disseminated grade",
-)
 def test_brain_only_metastases_can_be_graded(build) -> None:
     # Katagiri's item is "visceral or cerebral": a nodular brain metastasis alone scores 1.
     r = score(

@@ -7,16 +7,30 @@ one-sentence summary, and the reasons with their references.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from metspine.knowledge.histology import histology
-from metspine.model.assessment import EsccSummary, Finding, Reason, ScoreResult
+from metspine.model.assessment import EsccSummary, Finding, ScoreResult
 from metspine.model.case import Case, Lesion
 from metspine.model.policy import Policy
 from metspine.scores import escc as escc_mod
 from metspine.scores import performance
 
 Outlook = Literal["short", "intermediate", "long"]
+
+
+def _reason(text: str, references: list[str]) -> dict[str, Any]:
+    """A Reason as plain data; validated once, with its Finding (faster than one model each)."""
+    return {"text": text, "references": references}
+
+
+def _finding(
+    status: str, summary: str, reasons: list[dict[str, Any]], references: list[str]
+) -> Finding:
+    return Finding.model_validate(
+        {"status": status, "summary": summary, "reasons": reasons, "references": references}
+    )
+
 
 # How each prognosis band reads as an outlook; sources are the scores' own band definitions.
 OUTLOOK: dict[str, dict[str, Outlook]] = {
@@ -58,12 +72,12 @@ def radiosensitivity(case: Case, policy: Policy) -> bool | None:
 
 def neurologic(lesion: Lesion, summary: EsccSummary) -> Finding:
     refs = ["bilsky2010_escc", "laufer2013_noms"]
-    reasons: list[Reason] = []
+    reasons: list[dict[str, Any]] = []
     if summary.grade is None:
         status = "unknown"
         text = "ESCC grade not recorded: the degree of epidural compression is unknown."
         reasons.append(
-            Reason(
+            _reason(
                 text="Record the ESCC grade from axial T2 MRI at the level of worst compression.",
                 references=["bilsky2010_escc"],
             )
@@ -75,7 +89,7 @@ def neurologic(lesion: Lesion, summary: EsccSummary) -> Finding:
         ]
         text = f"ESCC {g} ({escc_mod.DESCRIPTION[g]}): {status.replace('_', ' ')}."
         reasons.append(
-            Reason(
+            _reason(
                 text=f"ESCC {g} is {escc_mod.DESCRIPTION[g]}; NOMS groups 0-1b as low grade and 2-3 "
                 "as high grade, with 1c handled case by case.",
                 references=refs,
@@ -84,14 +98,14 @@ def neurologic(lesion: Lesion, summary: EsccSummary) -> Finding:
         if summary.group == "borderline":
             how = summary.treated_as or "undecided until the histology is known"
             reasons.append(
-                Reason(
+                _reason(
                     text=f"ESCC 1c is the grey zone between radiation and surgery; the policy "
                     f"treats it here as {how}.",
                     references=["bilsky2010_escc"],
                 )
             )
         if summary.note:
-            reasons.append(Reason(text=summary.note, references=["bilsky2010_escc"]))
+            reasons.append(_reason(text=summary.note, references=["bilsky2010_escc"]))
     for flag, label in (
         (lesion.myelopathy, "myelopathy"),
         (lesion.functional_radiculopathy, "functional radiculopathy"),
@@ -99,26 +113,26 @@ def neurologic(lesion: Lesion, summary: EsccSummary) -> Finding:
     ):
         if flag:
             reasons.append(
-                Reason(text=f"Clinical: {label} present.", references=["laufer2013_noms"])
+                _reason(text=f"Clinical: {label} present.", references=["laufer2013_noms"])
             )
     if lesion.motor_deficit and lesion.motor_deficit_onset_days is not None:
         reasons.append(
-            Reason(
+            _reason(
                 text=f"Motor deficit for {lesion.motor_deficit_onset_days} days.",
                 references=[],
             )
         )
-    return Finding(status=status, summary=text, reasons=reasons, references=refs)
+    return _finding(status=status, summary=text, reasons=reasons, references=refs)
 
 
 def oncologic(case: Case, policy: Policy) -> Finding:
     code = case.cancer.primary
     if code is None:
-        return Finding(
+        return _finding(
             status="unknown",
             summary="Primary histology not recorded: radiosensitivity to conventional RT is unknown.",
             reasons=[
-                Reason(
+                _reason(
                     text="Record the primary tumour (histology catalogue code).",
                     references=["laufer2013_noms"],
                 )
@@ -128,11 +142,11 @@ def oncologic(case: Case, policy: Policy) -> Finding:
     h = histology(code)
     sens = radiosensitivity(case, policy)
     if sens is None:
-        return Finding(
+        return _finding(
             status="unknown",
             summary=f"{h.label}: the sources give no cEBRT radiosensitivity; the policy must set it.",
             reasons=[
-                Reason(
+                _reason(
                     text=f"No radiosensitivity rule for {code}; set "
                     f"Policy.radiosensitivity['{code}'].",
                     references=["laufer2013_noms"],
@@ -143,14 +157,14 @@ def oncologic(case: Case, policy: Policy) -> Finding:
     refs = list(h.radiosensitivity_refs) or ["laufer2013_noms"]
     word = "radiosensitive" if sens else "radioresistant"
     reasons = [
-        Reason(
+        _reason(
             text=f"{h.label} is considered {word} to conventional external beam radiotherapy.",
             references=refs,
         )
     ]
     if h.radiosensitivity_disputed or code in policy.radiosensitivity:
         reasons.append(
-            Reason(
+            _reason(
                 text=f"Sources disagree on {h.label.lower()}; this follows the institution's policy "
                 f"(Policy.radiosensitivity = {word}).",
                 references=refs,
@@ -158,13 +172,13 @@ def oncologic(case: Case, policy: Policy) -> Finding:
         )
     if not sens:
         reasons.append(
-            Reason(
+            _reason(
                 text="'Radioresistant' refers to cEBRT: with high-dose SBRT local control is largely "
                 "independent of histology.",
                 references=["yamada2017_histology"],
             )
         )
-    return Finding(
+    return _finding(
         status=word,
         summary=f"{h.label}: {word} to conventional radiotherapy.",
         reasons=reasons,
@@ -174,7 +188,7 @@ def oncologic(case: Case, policy: Policy) -> Finding:
 
 def mechanical(lesion: Lesion, sins: ScoreResult, policy: Policy) -> Finding:
     refs = ["fisher2010_sins", "fourney2011_sins", "laufer2013_noms"]
-    reasons: list[Reason] = []
+    reasons: list[dict[str, Any]] = []
     if sins.value is not None:
         shown = f"SINS {sins.value}"
     else:
@@ -182,14 +196,14 @@ def mechanical(lesion: Lesion, sins: ScoreResult, policy: Policy) -> Finding:
         shown = f"SINS {sins.range[0]}-{sins.range[1]} (incomplete: {', '.join(sins.missing)})"
     status = sins.band or "unknown"
     reasons.append(
-        Reason(
+        _reason(
             text=f"{shown}: 0-6 stable, 7-12 potentially unstable, 13-18 unstable.",
             references=["fisher2010_sins", "fourney2011_sins"],
         )
     )
     if status in ("potentially_unstable", "unstable"):
         reasons.append(
-            Reason(
+            _reason(
                 text="SINS 7-18 calls for a surgical consultation before radiation.",
                 references=["fisher2014_sins_ro", "fourney2011_sins"],
             )
@@ -197,7 +211,7 @@ def mechanical(lesion: Lesion, sins: ScoreResult, policy: Policy) -> Finding:
     lo = sins.value if sins.value is not None else (sins.range[0] if sins.range else 0)
     if status == "potentially_unstable" and lo >= policy.sins_consider_stabilization_min:
         reasons.append(
-            Reason(
+            _reason(
                 text=f"SINS {policy.sins_consider_stabilization_min}-12: surgery was about seven "
                 "times more likely than at 7-9 in pooled series; stabilization before "
                 "radiotherapy is favoured.",
@@ -206,7 +220,7 @@ def mechanical(lesion: Lesion, sins: ScoreResult, policy: Policy) -> Finding:
         )
     if lesion.sins.pain == "mechanical":
         reasons.append(
-            Reason(
+            _reason(
                 text="Mechanical pain (worse with movement or loading, relieved lying down) is a "
                 "mechanical indication of its own.",
                 references=["laufer2013_noms", "fisher2010_sins"],
@@ -214,7 +228,7 @@ def mechanical(lesion: Lesion, sins: ScoreResult, policy: Policy) -> Finding:
         )
     if lesion.mechanical_radiculopathy:
         reasons.append(
-            Reason(
+            _reason(
                 text="Mechanical radiculopathy (radicular pain on axial loading) is an instability "
                 "symptom that radiation does not relieve.",
                 references=["laufer2013_noms"],
@@ -222,13 +236,13 @@ def mechanical(lesion: Lesion, sins: ScoreResult, policy: Policy) -> Finding:
         )
     if lesion.sins.alignment == "subluxation_translation":
         reasons.append(
-            Reason(
+            _reason(
                 text="Subluxation or translation: cement augmentation cannot correct it.",
                 references=["fisher2010_sins", "laufer2013_noms"],
             )
         )
     label = status.replace("_", " ")
-    return Finding(status=status, summary=f"{shown}: {label}.", reasons=reasons, references=refs)
+    return _finding(status=status, summary=f"{shown}: {label}.", reasons=reasons, references=refs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,9 +253,9 @@ class SystemicView:
 
 def systemic(case: Case, scores: dict[str, ScoreResult], policy: Policy) -> SystemicView:
     p = case.patient
-    reasons: list[Reason] = []
-    against: list[Reason] = []
-    caution: list[Reason] = []
+    reasons: list[dict[str, Any]] = []
+    against: list[dict[str, Any]] = []
+    caution: list[dict[str, Any]] = []
 
     # Prognosis: which scores point where, and whether they agree.
     views: dict[str, Outlook] = {}
@@ -259,7 +273,7 @@ def systemic(case: Case, scores: dict[str, ScoreResult], policy: Policy) -> Syst
         agree = "agree" if len(outlooks) == 1 else "disagree"
         refs = sorted({k for c in views for k in scores[c].references})
         reasons.append(
-            Reason(
+            _reason(
                 text=f"Prognosis scores {agree} on the outlook: " + "; ".join(parts) + ".",
                 references=refs,
             )
@@ -267,7 +281,7 @@ def systemic(case: Case, scores: dict[str, ScoreResult], policy: Policy) -> Syst
     unset = [SCORE_LABEL[c] for c in OUTLOOK if c not in views]
     if unset:
         reasons.append(
-            Reason(
+            _reason(
                 text="Not placed in a band for lack of data: " + ", ".join(unset) + ".",
                 references=[],
             )
@@ -282,7 +296,7 @@ def systemic(case: Case, scores: dict[str, ScoreResult], policy: Policy) -> Syst
         src = " (converted from KPS)" if ec.source == "converted" else ""
         if e > policy.surgery_max_ecog:
             against.append(
-                Reason(
+                _reason(
                     text=f"ECOG {e}{src}: surgery is considered only up to ECOG "
                     f"{policy.surgery_max_ecog}.",
                     references=["cofano2020_nse"],
@@ -290,14 +304,14 @@ def systemic(case: Case, scores: dict[str, ScoreResult], policy: Policy) -> Syst
             )
         else:
             reasons.append(
-                Reason(
+                _reason(
                     text=f"ECOG {e}{src}: performance allows surgery.",
                     references=["cofano2020_nse"],
                 )
             )
     if p.asa is not None and p.asa > policy.surgery_max_asa:
         against.append(
-            Reason(
+            _reason(
                 text=f"ASA {p.asa}: surgery is considered only up to ASA {policy.surgery_max_asa}.",
                 references=["cofano2020_nse"],
             )
@@ -307,7 +321,7 @@ def systemic(case: Case, scores: dict[str, ScoreResult], policy: Policy) -> Syst
     if est is not None:
         if est < horizon:
             against.append(
-                Reason(
+                _reason(
                     text=f"Clinician's survival estimate {est:g} months is below the "
                     f"{horizon:g}-month horizon for open surgery.",
                     references=["patchell2005"],
@@ -315,7 +329,7 @@ def systemic(case: Case, scores: dict[str, ScoreResult], policy: Policy) -> Syst
             )
         else:
             reasons.append(
-                Reason(
+                _reason(
                     text=f"Clinician's survival estimate {est:g} months meets the {horizon:g}-month "
                     "horizon for open surgery.",
                     references=["patchell2005"],
@@ -323,7 +337,7 @@ def systemic(case: Case, scores: dict[str, ScoreResult], policy: Policy) -> Syst
             )
     if short_survival:
         caution.append(
-            Reason(
+            _reason(
                 text=f"{n_short} prognosis scores point to short survival; weigh open surgery "
                 f"against the {horizon:g}-month horizon.",
                 references=["patchell2005", "laufer2013_noms"],
@@ -333,14 +347,14 @@ def systemic(case: Case, scores: dict[str, ScoreResult], policy: Policy) -> Syst
     mst = scores.get("mstfi")
     if mfi is not None and mfi.band == "frail":
         caution.append(
-            Reason(
+            _reason(
                 text="mFI-5 in the frail range: higher complication and mortality risk after surgery.",
                 references=["subramaniam2018_mfi5", "kazim2022_mfi5"],
             )
         )
     if mst is not None and mst.band == "severe":
         caution.append(
-            Reason(
+            _reason(
                 text="MSTFI severe (≥3): major complications about seven times as likely.",
                 references=["delagarzaramos2016_mstfi"],
             )
@@ -351,9 +365,11 @@ def systemic(case: Case, scores: dict[str, ScoreResult], policy: Policy) -> Syst
         status = "can_tolerate_surgery" if p.medically_operable else "cannot_tolerate_surgery"
         board = "can" if p.medically_operable else "cannot"
         summary = f"The board judged that the patient {board} tolerate surgery."
-        first = Reason(text=summary + " The scores below are shown for reference.", references=refs)
+        first = _reason(
+            text=summary + " The scores below are shown for reference.", references=refs
+        )
         return SystemicView(
-            Finding(
+            _finding(
                 status=status,
                 summary=summary,
                 reasons=[first, *against, *caution, *reasons],
@@ -368,7 +384,7 @@ def systemic(case: Case, scores: dict[str, ScoreResult], policy: Policy) -> Syst
         status = "uncertain"
         summary = "Performance status unknown: surgical tolerance cannot be judged."
         caution.append(
-            Reason(
+            _reason(
                 text="Record KPS or ECOG, or the board's judgment (patient.medically_operable).",
                 references=refs,
             )
@@ -380,7 +396,7 @@ def systemic(case: Case, scores: dict[str, ScoreResult], policy: Policy) -> Syst
         status = "can_tolerate_surgery"
         summary = "Performance and prognosis allow surgery."
     return SystemicView(
-        Finding(
+        _finding(
             status=status, summary=summary, reasons=[*against, *caution, *reasons], references=refs
         ),
         short_survival,

@@ -8,11 +8,23 @@ are listed in ``would_change`` (e.g. "if the patient could not tolerate surgery:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
-from metspine.decision.rules import MBand, NGroup, Option, OSens, R, SState, State, decide, with_
+from metspine.decision.rules import (
+    MBand,
+    NGroup,
+    Option,
+    OSens,
+    R,
+    SState,
+    State,
+    Strength,
+    decide_cached,
+    with_,
+)
 from metspine.model.assessment import Reason, Recommendation
 
 STRENGTH_ORDER = {"recommended": 0, "consider": 1, "avoid": 2}
@@ -91,7 +103,7 @@ class Inputs:
     escc_1c: bool
     short_survival: bool
     mdt_1c: bool
-    missing_labels: Mapping[str, str]  # dim -> field that would settle it
+    missing_labels: tuple[tuple[str, str], ...]  # (dim, field that would settle it)
 
 
 def _states(inp: Inputs) -> list[State]:
@@ -123,31 +135,45 @@ DetailsFn = Callable[[str], dict[str, Any]]
 ExtraReasonsFn = Callable[[str], list[Reason]]
 
 
-def plan(
-    inp: Inputs,
-    details: DetailsFn | None = None,
-    extra_reasons: ExtraReasonsFn | None = None,
-) -> list[Recommendation]:
+class Skeleton(NamedTuple):
+    """One merged option before the case-specific details are attached."""
+
+    code: str
+    strength: Strength
+    reasons: tuple[tuple[str, tuple[str, ...]], ...]
+    alternatives: tuple[str, ...]
+    would_change: tuple[str, ...]
+    rules: tuple[str, ...]
+
+
+@lru_cache(maxsize=8192)
+def skeleton(inp: Inputs) -> tuple[Skeleton, ...]:
+    """The merged options for one set of pillar possibilities, strongest first.
+
+    A pure function of ``inp`` (hashable, a few thousand distinct values in practice), memoised:
+    the cache changes speed, never a result.
+    """
     states = _states(inp)
-    per_state = [decide(st) for st in states]
+    per_state = [decide_cached(st) for st in states]
     codes: dict[str, list[tuple[State, Option]]] = {}
     for st, opts in zip(states, per_state, strict=True):
         for opt in opts:
             codes.setdefault(opt.code, []).append((st, opt))
-
-    recs: list[Recommendation] = []
+    labels = dict(inp.missing_labels)
+    out: list[Skeleton] = []
     memo: dict[tuple[str, object], list[Option]] = {}
     for code, hits in codes.items():
         strengths = {o.strength for _, o in hits}
         present_states = {s for s, _ in hits}
         in_all = all(s in present_states for s in states)
+        strength: Strength
         if strengths == {"avoid"}:
             strength = "avoid"
         elif in_all and strengths == {"recommended"}:
             strength = "recommended"
         else:
             strength = "consider"
-        reasons: list[dict[str, Any]] = []
+        reasons: list[tuple[str, tuple[str, ...]]] = []
         seen: set[str] = set()
         rules: list[str] = []
         alternatives: list[str] = []
@@ -155,12 +181,12 @@ def plan(
             for text, refs in opt.reasons:
                 if text not in seen:
                     seen.add(text)
-                    reasons.append({"text": text, "references": list(refs)})
+                    reasons.append((text, tuple(refs)))
             for r in opt.rules:
                 if r not in rules:
                     rules.append(r)
             for a in opt.alternatives:
-                if a not in alternatives:
+                if a not in alternatives and a != code:
                     alternatives.append(a)
         would_change: list[str] = []
         if not in_all:
@@ -170,35 +196,56 @@ def plan(
                 vals_all = {getattr(s, dim) for s in states}
                 if vals_present != vals_all:
                     shown = " or ".join(_label(dim, v) for v in sorted(vals_present, key=str))
-                    field = inp.missing_labels.get(dim, "")
-                    reasons.append(
-                        {
-                            "text": f"Applies only if {shown}; not yet known"
-                            + (f" ({field})." if field else "."),
-                            "references": [],
-                        }
+                    field = labels.get(dim, "")
+                    text = f"Applies only if {shown}; not yet known" + (
+                        f" ({field})." if field else "."
                     )
+                    reasons.append((text, ()))
         else:
             would_change = _counterfactuals(code, states[0], memo)
         for r in rules:
-            reasons.append({"text": f"Rule {R[r]}.", "references": ["laufer2013_noms"]})
+            reasons.append((f"Rule {R[r]}.", ("laufer2013_noms",)))
+        out.append(
+            Skeleton(
+                code,
+                strength,
+                tuple(reasons),
+                tuple(alternatives),
+                tuple(would_change),
+                tuple(rules),
+            )
+        )
+    out.sort(key=lambda k: (STRENGTH_ORDER[k.strength], CODE_ORDER.index(k.code)))
+    return tuple(out)
+
+
+def plan(
+    inp: Inputs,
+    details: DetailsFn | None = None,
+    extra_reasons: ExtraReasonsFn | None = None,
+) -> list[Recommendation]:
+    """Recommendations for one lesion: the memoised skeleton plus case-specific details."""
+    recs: list[Recommendation] = []
+    for sk in skeleton(inp):
+        reasons: list[dict[str, Any]] = [
+            {"text": text, "references": list(refs)} for text, refs in sk.reasons
+        ]
         if extra_reasons is not None:
-            reasons.extend(r.model_dump() for r in extra_reasons(code))
+            reasons.extend(r.model_dump() for r in extra_reasons(sk.code))
         recs.append(
             Recommendation.model_validate(
                 {
-                    "code": code,
-                    "strength": strength,
-                    "summary": SUMMARY[code],
+                    "code": sk.code,
+                    "strength": sk.strength,
+                    "summary": SUMMARY[sk.code],
                     "reasons": reasons,
-                    "details": details(code) if details else {},
-                    "alternatives": [a for a in alternatives if a != code],
-                    "would_change": would_change,
-                    "rules": rules,
+                    "details": details(sk.code) if details else {},
+                    "alternatives": list(sk.alternatives),
+                    "would_change": list(sk.would_change),
+                    "rules": list(sk.rules),
                 }
             )
         )
-    recs.sort(key=lambda r: (STRENGTH_ORDER[r.strength], CODE_ORDER.index(r.code)))
     return recs
 
 
@@ -220,7 +267,7 @@ def _counterfactuals(
                 continue
             key = (dim, v)
             if key not in memo:
-                memo[key] = decide(with_(st, **{dim: v}))
+                memo[key] = list(decide_cached(with_(st, **{dim: v})))
             other = memo[key]
             other_codes = [o.code for o in other if o.strength == "recommended"]
             if code not in {o.code for o in other}:

@@ -7,6 +7,7 @@ a guessed default.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal, NamedTuple
 
 NGroup = Literal["low", "high"]
@@ -52,6 +53,13 @@ class Option(NamedTuple):
 
 
 NOMS_REFS = ("laufer2013_noms",)
+
+
+@lru_cache(maxsize=8192)
+def decide_cached(st: State) -> tuple[Option, ...]:
+    """``decide`` memoised. The rules are a pure function of a small, hashable state (at most a few
+    thousand combinations), so the cache changes speed, never a result."""
+    return tuple(decide(st))
 
 
 def decide(st: State) -> list[Option]:

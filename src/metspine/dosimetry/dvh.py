@@ -46,9 +46,6 @@ from metspine.dosimetry.errors import DosimetryInputError
 from metspine.dosimetry.geometry import Lattice, plane_area, sample_plane, slab_bounds
 
 FloatArray = npt.NDArray[np.float64]
-IntArrays = tuple[
-    npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp]
-]
 
 DEFAULT_FINE_PITCH_MM = 0.25
 # Narrowest sample distribution, relative to the dose scale (1e-5 × 14 Gy = 0.14 mGy).
@@ -193,7 +190,7 @@ def _plane_at(dose: DoseGrid, z: float, rows: slice, cols: slice) -> FloatArray:
     a = dose.dose[k, rows, cols].astype(np.float64)
     if t == 0.0:
         return a
-    return (1.0 - t) * a + t * dose.dose[k + 1, rows, cols]
+    return np.asarray((1.0 - t) * a + t * dose.dose[k + 1, rows, cols], dtype=np.float64)
 
 
 def _grid_z_extent(dose: DoseGrid) -> tuple[float, float]:
@@ -207,12 +204,8 @@ def _grid_z_extent(dose: DoseGrid) -> tuple[float, float]:
 
 def _bilinear(
     arrays: Sequence[FloatArray], fx: FloatArray, fy: FloatArray
-) -> tuple[list[FloatArray], FloatArray, FloatArray, IntArrays]:
-    """Bilinear reads of each array at fractional indices.
-
-    Also returns the x/y index-gradient of ``arrays[0]`` and the four corner indices of each
-    point's cell, so callers can bound values by the cell's corners.
-    """
+) -> tuple[list[FloatArray], FloatArray, FloatArray]:
+    """Bilinear reads of each array at fractional indices, and the index-gradient of arrays[0]."""
     ny, nx = arrays[0].shape
     fx = np.clip(fx, 0.0, nx - 1.0)
     fy = np.clip(fy, 0.0, ny - 1.0)
@@ -229,12 +222,7 @@ def _bilinear(
     m00, m01, m10, m11 = m[j0, i0], m[j0, i1], m[j1, i0], m[j1, i1]
     gx = (1 - ty) * (m01 - m00) + ty * (m11 - m10)
     gy = (1 - tx) * (m10 - m00) + tx * (m11 - m01)
-    return out, gx, gy, (i0, i1, j0, j1)
-
-
-def _corner_extreme(plane: FloatArray, cells: IntArrays, pick: np.ufunc) -> FloatArray:
-    i0, i1, j0, j1 = cells
-    return np.asarray(pick(pick(plane[j0, i0], plane[j0, i1]), pick(plane[j1, i0], plane[j1, i1])))
+    return out, gx, gy
 
 
 def _footprint_extreme(plane: FloatArray, pick: np.ufunc) -> FloatArray:
@@ -364,18 +352,15 @@ def structure_dvh(
         planes = [_plane_at(dose, float(zz), rows, cols) for zz in zb_pts]
         lengths = np.diff(zb_pts) / (cb - ca)
         piece_means = [0.5 * (planes[k] + planes[k + 1]) for k in range(len(lengths))]
-        mean_plane = sum((w * m for w, m in zip(lengths, piece_means, strict=True)), np.zeros(1))
-        var_plane = sum(
-            (
-                w * ((planes[k + 1] - planes[k]) ** 2 / 12.0 + (piece_means[k] - mean_plane) ** 2)
-                for k, w in enumerate(lengths)
-            ),
-            np.zeros(1),
-        )
+        mean_plane = np.zeros_like(planes[0])
+        for w, m in zip(lengths, piece_means, strict=True):
+            mean_plane += w * m
+        var_plane = np.zeros_like(planes[0])
+        for k, w in enumerate(lengths):
+            step = planes[k + 1] - planes[k]
+            var_plane += w * (step * step / 12.0 + (piece_means[k] - mean_plane) ** 2)
         max_plane = np.maximum.reduce(planes)
         min_plane = np.minimum.reduce(planes)
-        mean_plane = np.broadcast_to(mean_plane, max_plane.shape)
-        var_plane = np.broadcast_to(var_plane, max_plane.shape)
 
         whole = ~sfine
         c = np.empty(sx.size)
@@ -384,6 +369,9 @@ def structure_dvh(
         var = np.empty(sx.size)
         local_max = np.empty(sx.size)
         local_min = np.empty(sx.size)
+        # Dose extremes over each voxel footprint (bounds for the samples' distributions).
+        fp_max = _footprint_extreme(max_plane, np.maximum)
+        fp_min = _footprint_extreme(min_plane, np.minimum)
         if whole.any():
             # Whole voxels sit on grid points: read directly, central-difference gradient.
             li, lj = si[whole] - wi0, sj[whole] - wj0
@@ -395,23 +383,24 @@ def structure_dvh(
             gy[whole] = gyp[lj, li] / hy
             # A whole voxel's footprint lies inside the structure, so its extremes are point
             # values of the structure too.
-            local_max[whole] = _footprint_extreme(max_plane, np.maximum)[lj, li]
-            local_min[whole] = _footprint_extreme(min_plane, np.minimum)[lj, li]
+            local_max[whole] = fp_max[lj, li]
+            local_min[whole] = fp_min[lj, li]
             point_max = max(point_max, float(local_max[whole].max()))
             point_min = min(point_min, float(local_min[whole].min()))
         if sfine.any():
             fx = (sx[sfine] - xs[0]) / hx - wi0
             fy = (sy[sfine] - ys[0]) / hy - wj0
-            (cm, vm, mx, mn), gxi, gyi, cells = _bilinear(
+            (cm, vm, mx, mn), gxi, gyi = _bilinear(
                 [mean_plane, var_plane, max_plane, min_plane], fx, fy
             )
             c[sfine], var[sfine] = cm, vm
             gx[sfine], gy[sfine] = gxi / hx, gyi / hy
             # The dose over a fine sample's row segment: the linear reach from its centroid,
-            # but never beyond its cell's corners (the bilinear patch's own extremes).
+            # but never beyond the extremes over its voxel's footprint, which holds the segment.
             reach = 0.5 * (np.abs(gx[sfine]) * slx[sfine] + np.abs(gy[sfine]) * sly[sfine])
-            local_max[sfine] = np.minimum(mx + reach, _corner_extreme(max_plane, cells, np.maximum))
-            local_min[sfine] = np.maximum(mn - reach, _corner_extreme(min_plane, cells, np.minimum))
+            fi, fj = si[sfine] - wi0, sj[sfine] - wj0
+            local_max[sfine] = np.minimum(mx + reach, fp_max[fj, fi])
+            local_min[sfine] = np.maximum(mn - reach, fp_min[fj, fi])
             point_max = max(point_max, float(local_max[sfine].max()))
             point_min = min(point_min, float(local_min[sfine].min()))
         # Contour vertices inside the grid's footprint also bound the point max/min.
@@ -419,9 +408,7 @@ def structure_dvh(
         vy = (allpts[:, 1] - ys[0]) / hy
         inside = (vx >= -0.5) & (vx <= nx - 0.5) & (vy >= -0.5) & (vy <= ny - 0.5)
         if inside.any():
-            (mx, mn), _, _, _ = _bilinear(
-                [max_plane, min_plane], vx[inside] - wi0, vy[inside] - wj0
-            )
+            (mx, mn), _, _ = _bilinear([max_plane, min_plane], vx[inside] - wi0, vy[inside] - wj0)
             point_max = max(point_max, float(mx.max()))
             point_min = min(point_min, float(mn.min()))
 

@@ -19,11 +19,13 @@ of the plane together, which is XOR (the convention DICOM-RT exports rely on).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
+AnyFloat = npt.NDArray[np.floating[Any]]
 IntArray = npt.NDArray[np.intp]
 
 # A gap between contour planes wider than this many typical spacings is a gap in the structure
@@ -156,7 +158,7 @@ class _Scanlines:
     origin: float
     stride: float
 
-    def integrals(self, line: IntArray, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def integrals(self, line: IntArray, x: AnyFloat) -> tuple[FloatArray, FloatArray]:
         """Inside length and ∫x dx from the far left up to ``x`` on ``line`` (offset per line).
 
         Only differences on one line are meaningful: the per-line offsets cancel.
@@ -174,7 +176,7 @@ class _Scanlines:
             moment[odd] += 0.5 * (uo * uo - start * start)
         return length, moment
 
-    def parity(self, line: IntArray, x: FloatArray) -> npt.NDArray[np.bool_]:
+    def parity(self, line: IntArray, x: AnyFloat) -> npt.NDArray[np.bool_]:
         p = np.searchsorted(self.keys, line * self.stride + (x - self.origin), side="right")
         return (p & 1).astype(bool)
 

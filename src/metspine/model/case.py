@@ -127,8 +127,15 @@ class Cancer(_Strict):
 
     @model_validator(mode="after")
     def _pattern_needs_visceral(self) -> Cancer:
-        if self.visceral_pattern is not None and self.visceral_metastases == "none":
-            raise ValueError("visceral_pattern is given but visceral_metastases is 'none'")
+        # Katagiri grades "visceral or cerebral" metastases, so brain-only disease may carry a pattern.
+        if (
+            self.visceral_pattern is not None
+            and self.visceral_metastases == "none"
+            and self.brain_metastases is not True
+        ):
+            raise ValueError(
+                "visceral_pattern is given but there are no visceral or brain metastases"
+            )
         return self
 
 

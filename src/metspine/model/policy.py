@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Literal
+from collections.abc import Callable, Hashable
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from metspine.knowledge.histology import Radiosensitivity, catalogue
 from metspine.radiation.policy import RadiationPolicy
+
+
+T = TypeVar("T")
 
 
 def _disputed_radiosensitivity() -> dict[str, Radiosensitivity]:
@@ -138,6 +142,21 @@ class Policy(BaseModel):
     )
 
     _sha256: str = PrivateAttr(default="")
+    _memo: dict[Hashable, Any] = PrivateAttr(default_factory=dict)
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """Derived values that depend only on this (immutable) policy and ``key``, computed once.
+
+        The engine uses it for results that are pure functions of the policy and a few hashable
+        inputs (e.g. a regimen choice); it changes speed, never a result.
+        """
+        try:
+            return cast(T, self._memo[key])
+        except KeyError:
+            value = compute()
+            if len(self._memo) < 4096:
+                self._memo[key] = value
+            return value
 
     def sha256(self) -> str:
         """SHA-256 of the canonical JSON (computed once; the policy is immutable)."""

@@ -18,6 +18,8 @@ def solitary_skeletal(case: Case) -> bool | None:
         return False
     if len(case.lesions) > 1:
         return False
+    if vertebral == 0 and extraspinal == 0:
+        return None  # no skeletal metastasis recorded: "solitary" and "multiple" do not apply
     if vertebral is not None:
         n_levels = len(case.lesions[0].levels) if case.lesions else 0
         if vertebral > max(n_levels, 1):

@@ -99,7 +99,9 @@ def _result(name: str, pv: PerfValue, refs: list[str], policy: Policy) -> ScoreR
             version=version,
             name=name,
         )
-    refs = refs + (CROSSWALK_REFS[policy.kps_ecog_crosswalk] if pv.source == "converted" else [])
+    # KPS → ECOG always reads the range table (it partitions KPS); ECOG → KPS follows the policy.
+    walk = policy.kps_ecog_crosswalk if name == "KPS" else "range"
+    refs = refs + (CROSSWALK_REFS[walk] if pv.source == "converted" else [])
     refs = list(dict.fromkeys(refs))
     comp = Component(
         item=name.lower(),

@@ -87,16 +87,28 @@ def tokuhashi(case: Case, policy: Policy) -> ScoreResult:
         n = c.vertebral_metastases
         t.add("vertebral_metastases", str(n), vertebral_points(n))
 
-    v = c.visceral_metastases
+    # Major internal organs include the brain (tokuhashi2005); brain metastases are recorded apart.
+    v, brain = c.visceral_metastases, c.brain_metastases
     if v is None:
         t.add_unknown("major_organ_metastases", "cancer.visceral_metastases", (0, 1, 2))
-    elif v == "none" and c.brain_metastases is True:
+    elif v == "unremovable":
+        t.add("major_organ_metastases", v, 0)
+    elif brain is True:
+        # Removability of the brain lesions is not recorded: removable 1 or unremovable 0.
         t.add_range(
             "major_organ_metastases",
-            "brain metastases (removability not recorded)",
+            f"{v} visceral, brain metastases (removability not recorded)",
             (0, 1),
             "cancer.visceral_metastases",
             "Tokuhashi counts the brain among major organs; record removable/unremovable",
+        )
+    elif brain is None:
+        possible = (0, 1, 2) if v == "none" else (0, 1)
+        t.add_unknown(
+            "major_organ_metastases",
+            "cancer.brain_metastases",
+            possible,
+            "the brain is one of Tokuhashi's major organs",
         )
     else:
         t.add("major_organ_metastases", v, VISCERAL_POINTS[v])
