@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from metspine.knowledge.histology import Radiosensitivity, catalogue
 from metspine.radiation.policy import RadiationPolicy
 
-
 T = TypeVar("T")
 
 

@@ -103,11 +103,11 @@ def tokuhashi(case: Case, policy: Policy) -> ScoreResult:
             "Tokuhashi counts the brain among major organs; record removable/unremovable",
         )
     elif brain is None:
-        possible = (0, 1, 2) if v == "none" else (0, 1)
+        opts: tuple[int, ...] = (0, 1, 2) if v == "none" else (0, 1)
         t.add_unknown(
             "major_organ_metastases",
             "cancer.brain_metastases",
-            possible,
+            opts,
             "the brain is one of Tokuhashi's major organs",
         )
     else:
