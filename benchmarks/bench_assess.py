@@ -80,7 +80,7 @@ def generated_case(rng: random.Random, i: int) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
-    ap.add_argument("--distinct", type=int, default=5_000)
+    ap.add_argument("--distinct", type=int, default=0, help="distinct cases (default: all n)")
     args = ap.parse_args()
 
     demo = metspine.load_case(ROOT / "examples" / "demo-001-rcc-t11-t12.yaml")
@@ -93,10 +93,11 @@ def main() -> None:
     print(f"single demo case : {single:,.0f} assessments/s ({1e6 / single:,.0f} µs each)")
 
     rng = random.Random(20261127)
+    distinct = args.distinct or args.n
     t0 = time.perf_counter()
-    cases = [Case.model_validate(generated_case(rng, i)) for i in range(args.distinct)]
-    parse = args.distinct / (time.perf_counter() - t0)
-    print(f"case validation  : {parse:,.0f} cases/s (pydantic, {args.distinct:,} generated)")
+    cases = [Case.model_validate(generated_case(rng, i)) for i in range(distinct)]
+    parse = distinct / (time.perf_counter() - t0)
+    print(f"case validation  : {parse:,.0f} cases/s (pydantic, {distinct:,} generated)")
 
     t0 = time.perf_counter()
     for i in range(args.n):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from functools import partial
 from typing import Any, Literal
 
 from metspine import __version__
@@ -50,20 +51,33 @@ _BANDS: dict[str, MBand] = {
 
 
 def patient_scores(case: Case, policy: Policy) -> dict[str, ScoreResult]:
-    """Patient-level scores keyed by the contract §3 score codes."""
+    """Patient-level scores keyed by the contract §3 score codes.
+
+    Scores that read only a few inputs are memoised on the (immutable) policy by exactly those
+    inputs: registries repeat them often, and the memo changes speed, never a result.
+    """
+    p, c = case.patient, case.cancer
+    memo = policy.memo
     mbauer = bauer_modified(case)
+    perf = (p.kps, p.ecog)
     return {
-        "kps": kps_score(case.patient, policy),
-        "ecog": ecog_score(case.patient, policy),
+        "kps": memo(("kps", perf), lambda: kps_score(p, policy)),
+        "ecog": memo(("ecog", perf), lambda: ecog_score(p, policy)),
         "tokuhashi_revised": tokuhashi(case, policy),
         "tomita": tomita(case),
         "bauer": bauer(case),
         "bauer_modified": mbauer,
         "nesms": nesms(case, policy, mbauer),
         "katagiri_new": katagiri(case, policy),
-        "van_der_linden": van_der_linden(case, policy),
-        "mfi5": mfi5(case.patient, policy),
-        "mstfi": mstfi(case.patient, policy),
+        "van_der_linden": memo(
+            ("van_der_linden", perf, c.primary, c.visceral_metastases),
+            lambda: van_der_linden(case, policy),
+        ),
+        "mfi5": memo(("mfi5", p.comorbidities), lambda: mfi5(p, policy)),
+        "mstfi": memo(
+            ("mstfi", p.comorbidities, p.admission, p.anterior_or_combined_approach_planned),
+            lambda: mstfi(p, policy),
+        ),
     }
 
 
@@ -145,13 +159,12 @@ class _RadiationSeam:
             if rd.family == "sbrt" and "vcf_risk" not in seen:
                 seen.add("vcf_risk")
                 s = self.lesion.sins
-                risk = vcf_risk(
-                    dpf,
-                    lytic=None if s.bone_lesion is None else s.bone_lesion == "lytic",
-                    baseline_vcf=None if s.collapse is None else s.collapse in ("gt50", "lt50"),
-                    misalignment=None if s.alignment is None else s.alignment != "normal",
+                lytic = None if s.bone_lesion is None else s.bone_lesion == "lytic"
+                vcf = None if s.collapse is None else s.collapse in ("gt50", "lt50")
+                mis = None if s.alignment is None else s.alignment != "normal"
+                vf = self.policy.memo(
+                    ("vcf_flag", dpf, lytic, vcf, mis), partial(_vcf_flag, dpf, lytic, vcf, mis)
                 )
-                vf = rad_safety.vcf_flag(risk)
                 if vf is not None:
                     out.append(_flag(vf, lid))
             if rd.reirradiation is not None and "lq_extrapolation" not in seen:
@@ -162,6 +175,12 @@ class _RadiationSeam:
                     seen.add("lq_extrapolation")
                     out.append(_flag(lq, lid))
         return out
+
+
+def _vcf_flag(
+    dpf: float, lytic: bool | None, vcf: bool | None, mis: bool | None
+) -> RadiationFlag | None:
+    return rad_safety.vcf_flag(vcf_risk(dpf, lytic=lytic, baseline_vcf=vcf, misalignment=mis))
 
 
 def _flag(f: RadiationFlag, lesion_id: str) -> SafetyFlag:
@@ -189,8 +208,20 @@ def _lesion(
     summary = escc_mod.summarize(lesion.escc, list(lesion.levels), sens, policy)
     sins_res = sins(lesion, index)
     noms = Noms(
-        neurologic=pillars.neurologic(lesion, summary),
-        oncologic=pillars.oncologic(case, policy),
+        neurologic=policy.memo(
+            (
+                "neurologic",
+                summary,
+                lesion.myelopathy,
+                lesion.functional_radiculopathy,
+                lesion.motor_deficit,
+                lesion.motor_deficit_onset_days,
+            ),
+            lambda: pillars.neurologic(lesion, summary),
+        ),
+        oncologic=policy.memo(
+            ("oncologic", case.cancer.primary), lambda: pillars.oncologic(case, policy)
+        ),
         mechanical=pillars.mechanical(lesion, sins_res, policy),
         systemic=systemic.finding,
     )

@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 
 import pytest
+
 from conftest import (
     CYL_R,
     EDGE_R,
@@ -47,7 +48,6 @@ from conftest import (
     XS,
     Phantoms,
 )
-
 from metspine.dosimetry import StructureMetrics, compute_metrics
 
 DOSE_TOL = 0.1  # Gy

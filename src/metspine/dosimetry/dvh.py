@@ -554,7 +554,10 @@ def metrics_from_dvh(
     )
 
 
-def _check_params(d_cc: Sequence[float], d_pct: Sequence[float], v_gy: Sequence[float]) -> None:
+def check_metric_params(
+    d_cc: Sequence[float], d_pct: Sequence[float], v_gy: Sequence[float]
+) -> None:
+    """Refuse metric parameters that cannot be met (a non-positive volume, a % outside 0-100…)."""
     for v in d_cc:
         if not (math.isfinite(v) and v > 0):
             raise DosimetryInputError(f"d_cc: {v} is not a positive volume in cm³")
@@ -615,6 +618,6 @@ def compute_metrics(
     Raises :class:`DosimetryInputError` for unreadable or inconsistent files, an unknown structure
     name, a RELATIVE dose unless ``allow_relative``, or an impossible metric parameter.
     """
-    _check_params(d_cc, d_pct, v_gy)
+    check_metric_params(d_cc, d_pct, v_gy)
     dose, sset = load_plan(dose_path, struct_path, allow_relative=allow_relative)
     return [metrics_from_dvh(sd, d_cc, d_pct, v_gy) for sd in compute_dvhs(dose, sset, structures)]

@@ -8,7 +8,7 @@ items' minima and maxima (optionally capped), and a band is named only if the wh
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from metspine.model.assessment import Direction, ScoreResult
 
@@ -34,21 +34,33 @@ def bands_between(lo: float, hi: float, bands: Sequence[Band]) -> list[str]:
     return [b.code for b in bands if b.hi >= lo and b.lo <= hi]
 
 
-@dataclass
 class Tally:
     """Collects the components of one score."""
 
-    name: str
-    version: str
-    direction: Direction
-    references: list[str]
-    bands: Sequence[Band]
-    components: list[dict[str, object]] = field(default_factory=list)
-    _known: float = 0.0
-    _lo_extra: float = 0.0
-    _hi_extra: float = 0.0
-    missing: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    __slots__ = (
+        "_hi_extra", "_known", "_lo_extra", "bands", "components", "direction", "missing",
+        "name", "notes", "references", "version",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        name: str,
+        version: str,
+        direction: Direction,
+        references: list[str],
+        bands: Sequence[Band],
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.direction: Direction = direction
+        self.references = references
+        self.bands = bands
+        self.components: list[dict[str, object]] = []
+        self._known = 0.0
+        self._lo_extra = 0.0
+        self._hi_extra = 0.0
+        self.missing: list[str] = []
+        self.notes: list[str] = []
 
     def add(self, item: str, input_: str, points: float, note: str | None = None) -> None:
         self.components.append({"item": item, "input": input_, "points": points, "note": note})
