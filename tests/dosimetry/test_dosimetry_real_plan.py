@@ -178,3 +178,11 @@ def test_scar_high_dose_metrics(plan_metrics: dict[str, StructureMetrics], metri
     """Scar (0.5 cm³ at the skin): the TPS and plastimatch differ widely; the high-dose end must
     still land inside their band."""
     assert_in_band(plan_metrics["Scar"], metric, 0.005)
+
+
+def test_parallel_split_gives_identical_metrics(example_plan: tuple[Path, Path]) -> None:
+    dose, struct = example_plan
+    names = ["BODY", "Lt Lung", "Heart", "Scar"]
+    serial = compute_metrics(dose, struct, names, parallel=False)
+    split = compute_metrics(dose, struct, names, parallel=True)
+    assert [m.to_dict(extended=True) for m in serial] == [m.to_dict(extended=True) for m in split]

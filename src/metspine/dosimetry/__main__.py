@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
             d_pct=_floats(args.d_pct),
             v_gy=_floats(args.v_gy),
             allow_relative=args.allow_relative,
+            parallel=True,
         )
     except (DosimetryInputError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
