@@ -187,3 +187,10 @@ def demo(
         )
     console.print(board)
     console.print("Full detail: metspine assess examples/<case>.yaml  (or --format json)")
+
+
+# Further command modules register on the same app (imported last: they use the helpers above).
+from metspine.cli import audit as _audit  # noqa: F401,E402
+from metspine.cli import dosimetry as _dosimetry  # noqa: E402, F401
+from metspine.cli import plancheck as _plancheck  # noqa: E402, F401
+from metspine.cli import users as _users  # noqa: F401,E402

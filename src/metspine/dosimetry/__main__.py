@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--d-pct", default="2,50,98", help="comma-separated percentages")
     parser.add_argument("--v-gy", default="", help="comma-separated doses in Gy")
     parser.add_argument("--allow-relative", action="store_true", help="accept RELATIVE dose")
+    parser.add_argument(
+        "--parallel", action="store_true", help="split large plans over two processes (fork)"
+    )
     args = parser.parse_args(argv)
     try:
         metrics = compute_metrics(
@@ -37,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
             d_pct=_floats(args.d_pct),
             v_gy=_floats(args.v_gy),
             allow_relative=args.allow_relative,
-            parallel=True,
+            parallel=args.parallel,
         )
     except (DosimetryInputError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

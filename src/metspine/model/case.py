@@ -81,6 +81,7 @@ class Patient(_Strict):
     comorbidities: Comorbidities = Field(default_factory=Comorbidities)
     admission: Admission | None = None
     anterior_or_combined_approach_planned: bool | None = None
+    mri_surveillance_planned: bool | None = None
 
     @field_validator("kps")
     @classmethod
@@ -172,6 +173,7 @@ class Lesion(_Strict):
     prior_radiation: list[PriorRadiation] = Field(default_factory=list)
     prior_surgery: bool | None = None
     solitary: bool | None = None
+    deformity_needs_in_situ_contouring: bool | None = None
 
     @field_validator("escc", mode="before")
     @classmethod

@@ -28,6 +28,136 @@ def _disputed_radiosensitivity() -> dict[str, Radiosensitivity]:
     }
 
 
+class SurgeryPolicy(BaseModel):
+    """Surgical choices the sources leave open ([U] in spec clinical §4.2, §5, §6)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    long_survival_months: Annotated[float, Field(ge=3, le=120)] = Field(
+        12.0,
+        description=(
+            "Expected survival counted as 'long' for en bloc resection and for preferring "
+            "carbon-fibre PEEK implants. The sheets give no number (clinical §5, §6 [U]); default "
+            "12 months, the revised Tokuhashi band (12-15 points, ≥12 months) for which excisional "
+            "surgery was proposed (tokuhashi2005; tomita2001 likewise reserves wide excision for "
+            "the best-prognosis band)."
+        ),
+    )
+    en_bloc_allow_removable_visceral: bool = Field(
+        True,
+        description=(
+            "Whether removable (treatable) visceral metastases still allow en bloc resection of a "
+            "solitary spinal lesion. Tomita scores treatable visceral disease lower than "
+            "untreatable (tomita2001); unremovable visceral disease always excludes it [U]."
+        ),
+    )
+
+
+class SafetyPolicy(BaseModel):
+    """Safety windows and regimens the sources leave open ([U] in spec safety-timing §1, §3, §4)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rt_surgery_critical_below_days: Annotated[int, Field(ge=0, le=60)] = Field(
+        7,
+        description=(
+            "Radiation and surgery closer than this many days, in either order, is critical: "
+            "surgery within 7 days of RT raised wound complications (itshayek2010_timing); ≥1 week "
+            "either order for SRS (itshayek2014_srs_timing). Spec clinical §8.2 [U]."
+        ),
+    )
+    rt_surgery_caution_below_days: Annotated[int, Field(ge=0, le=90)] = Field(
+        14,
+        description=(
+            "Below this many days (and at or above the critical window) is a caution; at or above "
+            "it is acceptable. Surveyed experts recommend ≥2 weeks either way "
+            "(lee2018_rt_surgery_survey). Spec clinical §8.2 [U]."
+        ),
+    )
+    postop_rt_caution_below_days: Annotated[int, Field(ge=0, le=90)] = Field(
+        14,
+        description=(
+            "Caution window for radiotherapy AFTER surgery. Default the same 14 days "
+            "(lee2018_rt_surgery_survey); 21 is the stricter profile for conventional post-operative "
+            "RT (jarvers2021_wound; safety-timing §4 [U])."
+        ),
+    )
+    antiangiogenic_hold: Literal["stricter", "label"] = Field(
+        "stricter",
+        description=(
+            "Which hold applies when a label and a guideline differ (bevacizumab: label 28 days, "
+            "bevacizumab_uspi; guideline 6 weeks, gordon2009_bevacizumab). 'stricter' (default, "
+            "safety-timing §1.1 [U]): below the label is critical, between label and guideline a "
+            "warning; 'label': only the label counts."
+        ),
+    )
+    chemotherapy_hold_days: Annotated[int, Field(ge=0, le=60)] = Field(
+        21,
+        description=(
+            "Cytotoxic chemotherapy this close before elective spine surgery is flagged: "
+            "chemotherapy within 3 weeks was linked to wound revision (jarvers2021_wound; "
+            "safety-timing §1.4 [U])."
+        ),
+    )
+    sbrt_antiangiogenic_min_days: Annotated[int, Field(ge=0, le=60)] = Field(
+        7,
+        description=(
+            "Days off a VEGF/VEGFR inhibitor before SBRT when the agent has no specific interval: "
+            "OligoCare consensus ≥1 week (kroeze2023_oligocare; safety-timing §1.5 [U])."
+        ),
+    )
+    steroid_dexamethasone_mg_day: Annotated[float, Field(gt=0, le=100)] = Field(
+        16.0,
+        description=(
+            "Dexamethasone for cord compression with neurological signs: 16 mg at once, then "
+            "16 mg/day (nice_ng234 rec 1.8.1); higher recorded doses are flagged."
+        ),
+    )
+    steroid_bolus: Literal["none", "iv_10mg"] = Field(
+        "none",
+        description=(
+            "Whether to advise a 10 mg IV bolus before the daily dose (common US practice; "
+            "vecht1989_dexamethasone). Default none, as NICE NG234 (nice_ng234; safety-timing §3 [U])."
+        ),
+    )
+    steroid_taper: Literal["5_7_days", "about_2_weeks"] = Field(
+        "5_7_days",
+        description=(
+            "Taper length after surgery or the start of radiotherapy: 5-7 days (NICE CG75 wording, "
+            "nice_ng234 lineage) or about 2 weeks (US practice). Safety-timing §3 [U]."
+        ),
+    )
+    tissue_before_steroids_prompt: bool = Field(
+        True,
+        description=(
+            "Prompt to discuss tissue diagnosis first when lymphoma is suspected and the patient "
+            "has no neurological deficit; never a block when there is a deficit (nice_ng234; "
+            "safety-timing §3 [U])."
+        ),
+    )
+    denosumab_calcium_check: bool = Field(
+        True,
+        description=(
+            "Remind to check calcium around surgery in patients on denosumab "
+            "(denosumab_xgeva_label; safety-timing §1.2 [U])."
+        ),
+    )
+    vte_reminder: bool = Field(
+        True,
+        description=(
+            "Remind surgical candidates of VTE prophylaxis per institutional protocol "
+            "(icm_vte_spine2022; clinical §8.4 [U])."
+        ),
+    )
+    readmission_reminder: bool = Field(
+        True,
+        description=(
+            "Remind surgical candidates of the 3-month readmission risk "
+            "(chanbour2023_readmission; clinical §8.4)."
+        ),
+    )
+
+
 class Policy(BaseModel):
     """Institutional choices; every field names the source of its default in its description."""
 
@@ -138,6 +268,15 @@ class Policy(BaseModel):
         default_factory=RadiationPolicy,
         description="Radiation choices: cord limit set, re-irradiation rules, LQ threshold, regimens "
         "(see metspine.radiation.policy for each source).",
+    )
+
+    surgery: SurgeryPolicy = Field(
+        default_factory=SurgeryPolicy,
+        description="Surgical choices: survival horizon for en bloc and implants (see SurgeryPolicy).",
+    )
+    safety: SafetyPolicy = Field(
+        default_factory=SafetyPolicy,
+        description="Safety windows, drug holds and steroid regimen (see SafetyPolicy).",
     )
 
     _sha256: str = PrivateAttr(default="")
