@@ -14,9 +14,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## Assess the bundled demo cases and print the board summary.
+## Serve the tumor-board app on http://127.0.0.1:8000 (SQLite in metspine-data/, demo cases and
+## demo users loaded once; sign in as coordinator / chair with password metspine-demo).
 run: $(STAMP)
-	$(BIN)/metspine demo
+	$(BIN)/metspine serve --demo --demo-users
 
 ## The whole suite: lint, types, tests.
 test: $(STAMP)
@@ -34,6 +35,7 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_assess.py
+	$(BIN)/python benchmarks/bench_server.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .pytest_cache .ruff_cache

@@ -11,7 +11,8 @@ from functools import partial
 from typing import Any, Literal
 
 from metspine import __version__
-from metspine.decision import pillars
+from metspine.decision import pillars, surgery
+from metspine.decision import safety as surgical_safety
 from metspine.decision.plan import Inputs, plan
 from metspine.decision.rules import MBand, NGroup, OSens, SState
 from metspine.knowledge import KNOWLEDGE_VERSION
@@ -201,6 +202,8 @@ def _lesion(
     systemic: pillars.SystemicView,
     policy: Policy,
     safety: list[SafetyFlag],
+    survival: surgery.SurvivalView,
+    need: surgery.Need,
 ) -> tuple[LesionAssessment, list[MissingInput]]:
     missing: list[MissingInput] = []
     path = f"lesions[{index}]"
@@ -272,6 +275,12 @@ def _lesion(
     )
 
     rad = _RadiationSeam(case, lesion, index, sens, summary.treated_as, systemic, policy)
+    facts = surgery.lesion_facts(case, index, lesion, n, o, m, inp.s, survival)
+
+    long_months = policy.surgery.long_survival_months
+
+    def surgical(code: str) -> surgery.Extra:
+        return surgery.option_extra(facts, code, long_months)
 
     def details(code: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -280,15 +289,17 @@ def _lesion(
             out.update(rd.as_details())
         if code == "separation_surgery_then_sbrt":
             out["surgical_goal"] = "postoperative ESCC 0-1"
+        out.update(surgical(code).details)
         return out
 
     def extra(code: str) -> list[Reason]:
         rd = rad.get(code)
+        out = list(surgical(code).reasons)
         if rd is None:
-            return []
-        return [Reason(text=r.text, references=list(r.references)) for r in rd.reasons]
+            return out
+        return [Reason(text=r.text, references=list(r.references)) for r in rd.reasons] + out
 
-    recs = plan(inp, details, extra)
+    recs = surgery.add_options(plan(inp, details, extra), facts, policy, need)
     safety.extend(rad.flags([r.code for r in recs if r.strength != "avoid"]))
     missing.extend(rad.missing)
     for f in sins_res.missing:
@@ -331,12 +342,14 @@ def assess(case: Case | Mapping[str, Any], policy: Policy | None = None) -> Asse
     if systemic.finding.status == "uncertain" and case.patient.medically_operable is None:
         need("patient.medically_operable", "noms.systemic")
     safety: list[SafetyFlag] = []
+    survival = surgery.survival_view(case, scores, systemic, policy)
     for i, lesion in enumerate(case.lesions):
-        la, miss = _lesion(case, i, lesion, scores, systemic, policy, safety)
+        la, miss = _lesion(case, i, lesion, scores, systemic, policy, safety, survival, need)
         lesions.append(la)
         for mi in miss:
             for w in mi.needed_for:
                 need(mi.field, w)
+    safety.extend(surgical_safety.safety_flags(case, scores, lesions, policy, need))
     return Assessment.model_validate(
         {
             "case_id": case.id,

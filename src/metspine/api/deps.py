@@ -39,7 +39,9 @@ def bearer_user(request: Request, store: StoreDep) -> User:
         )
     user = store.user_for_token(token.strip(), "bearer")
     if user is None:
-        raise Problem(401, "the token is unknown or has expired", headers={"WWW-Authenticate": "Bearer"})
+        raise Problem(
+            401, "the token is unknown or has expired", headers={"WWW-Authenticate": "Bearer"}
+        )
     return user
 
 

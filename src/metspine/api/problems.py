@@ -81,9 +81,8 @@ def _wants_html(request: Request) -> bool:
 
 def install(app: FastAPI) -> None:
     """Register the handlers. Pages (outside ``/api``) get ``app.state.html_error`` if set."""
-    original = problem_response
 
-    def problem_response(  # noqa: F811 - wraps the module-level builder for HTML pages
+    def respond(
         request: Request,
         status: int,
         detail: str,
@@ -94,29 +93,27 @@ def install(app: FastAPI) -> None:
         html = getattr(request.app.state, "html_error", None)
         if html is not None and _wants_html(request):
             return html(request, status, detail, errors or [])
-        return original(request, status, detail, errors, headers, **extra)
+        return problem_response(request, status, detail, errors, headers, **extra)
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> Any:
-        return problem_response(
-            request, exc.status, exc.detail, exc.errors, exc.headers, **exc.extra
-        )
+        return respond(request, exc.status, exc.detail, exc.errors, exc.headers, **exc.extra)
 
     @app.exception_handler(CaseError)
     async def _case(request: Request, exc: CaseError) -> Any:
         p = case_problem(exc)
-        return problem_response(request, p.status, p.detail, p.errors)
+        return respond(request, p.status, p.detail, p.errors)
 
     @app.exception_handler(NotFoundError)
     async def _missing(request: Request, exc: NotFoundError) -> Any:
-        return problem_response(request, 404, str(exc))
+        return respond(request, 404, str(exc))
 
     @app.exception_handler(ConflictError)
     async def _conflict(request: Request, exc: ConflictError) -> Any:
         extra = {} if exc.current_version is None else {"current_version": exc.current_version}
         headers = {} if exc.current_version is None else {"ETag": f'"{exc.current_version}"'}
         field = str(exc).split(":", 1)[0]
-        return problem_response(
+        return respond(
             request, 409, str(exc), [{"field": field, "message": str(exc)}], headers, **extra
         )
 
@@ -124,19 +121,21 @@ def install(app: FastAPI) -> None:
     async def _store(request: Request, exc: StoreError) -> Any:
         text = str(exc)
         field = text.split(":", 1)[0] if ":" in text else ""
-        return problem_response(request, 422, text, [{"field": field, "message": text}])
+        return respond(request, 422, text, [{"field": field, "message": text}])
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Any:
         errors = []
         for err in exc.errors():
-            loc = tuple(p for p in err.get("loc", ()) if p not in ("body", "query", "path", "header", "form"))
+            loc = tuple(
+                p
+                for p in err.get("loc", ())
+                if p not in ("body", "query", "path", "header", "form")
+            )
             errors.append({"field": field_path(loc), "message": str(err.get("msg", "invalid"))})
         fields = ", ".join(e["field"] for e in errors)
-        return problem_response(request, 422, f"invalid request: {fields}", errors)
+        return respond(request, 422, f"invalid request: {fields}", errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Any:
-        return problem_response(
-            request, exc.status_code, str(exc.detail), headers=dict(exc.headers or {})
-        )
+        return respond(request, exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))

@@ -6,6 +6,7 @@ import sys
 
 # Command modules register themselves on `app` when imported.
 from metspine.cli import commands as _commands  # noqa: F401  (registration side effect)
+from metspine.cli import fhir as _fhir  # noqa: F401  (registration side effect)
 from metspine.cli._app import InputError, app
 
 

@@ -191,6 +191,8 @@ def demo(
 
 # Further command modules register on the same app (imported last: they use the helpers above).
 from metspine.cli import audit as _audit  # noqa: F401,E402
+from metspine.cli import checklist as _checklist  # noqa: F401,E402
 from metspine.cli import dosimetry as _dosimetry  # noqa: E402, F401
 from metspine.cli import plancheck as _plancheck  # noqa: E402, F401
+from metspine.cli import serve as _serve  # noqa: F401,E402
 from metspine.cli import users as _users  # noqa: F401,E402

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from functools import lru_cache
+from typing import Any, Literal, NamedTuple
 
 from metspine.decision import pillars
 from metspine.decision.plan import CODE_ORDER, STRENGTH_ORDER, SUMMARY
@@ -47,7 +48,9 @@ SURGICAL_CODES = frozenset(
     }
 )
 # Options after which a hypervascular tumour would bleed (open or mini-open exposure).
-_OPEN_CODES = frozenset({"separation_surgery_then_sbrt", "decompression_then_rt", "en_bloc_resection"})
+_OPEN_CODES = frozenset(
+    {"separation_surgery_then_sbrt", "decompression_then_rt", "en_bloc_resection"}
+)
 _DEFORMITY = ("subluxation_translation", "de_novo_deformity")
 
 
@@ -114,6 +117,7 @@ class LesionFacts:
     """What the surgical rules read of one lesion, hashable (memo key)."""
 
     index: int
+    escc: str | None
     n: tuple[str, ...]  # possible ESCC groups as NOMS treats them ("low", "high")
     o: tuple[str, ...]  # possible cEBRT radiosensitivity ("sensitive", "resistant")
     m: tuple[str, ...]  # possible SINS bands
@@ -140,17 +144,16 @@ class LesionFacts:
 
 def solitary(case: Case, lesion: Lesion) -> tuple[bool | None, str]:
     """Whether the lesion is the only skeletal metastasis: the board's ``lesion.solitary`` when
-    recorded, else the counts (every involved vertebra is in this lesion and no extraspinal bone
-    metastasis), else unknown."""
+    recorded; False when the counts show other bone metastases; otherwise unknown."""
     if lesion.solitary is not None:
         return lesion.solitary, "recorded by the board"
     vm, eb = case.cancer.vertebral_metastases, case.cancer.extraspinal_bone_metastases
     n = len(lesion.levels)
     if (vm is not None and vm > n) or (eb is not None and eb > 0) or len(case.lesions) > 1:
         return False, "other bone metastases recorded"
-    if vm is not None and eb is not None:
-        return True, f"{vm} vertebral level(s), all in this lesion, and no extraspinal bone metastasis"
-    return None, "bone metastasis counts not recorded"
+    # The counts can agree with a solitary lesion, but "solitary" differs between scores
+    # (prognosis §8.3 pitfall 15) and en bloc turns on it: only the board's word counts.
+    return None, "not recorded by the board (lesions[].solitary)"
 
 
 def lesion_facts(
@@ -168,6 +171,7 @@ def lesion_facts(
     sol, how = solitary(case, lesion)
     return LesionFacts(
         index=index,
+        escc=lesion.escc,
         n=n,
         o=o,
         m=m,
@@ -225,20 +229,25 @@ def _postop_sbrt(f: LesionFacts, code: str) -> bool | None:
     return None
 
 
-def implant(f: LesionFacts, code: str, policy: Policy) -> tuple[str, tuple[Cited, ...]]:
+class Implant(NamedTuple):
+    material: str
+    reasons: tuple[Cited, ...]
+
+
+def implant(f: LesionFacts, code: str, long_survival_months: float) -> Implant:
     """Implant material and its reasons (clinical §6 suggested rule [U]): carbon-fibre PEEK only when
     every criterion holds; titanium when one clearly fails; ``either`` when one is unknown."""
     t = surgery_table()
     drawbacks = t["implant.drawbacks"]
     if f.contouring is True:
-        return "titanium", (t["implant.contouring"], drawbacks)
+        return Implant("titanium", (t["implant.contouring"], drawbacks))
     if f.survival == "short":
-        return "titanium", (t["implant.titanium_short_survival"], drawbacks)
+        return Implant("titanium", (t["implant.titanium_short_survival"], drawbacks))
     sbrt = _postop_sbrt(f, code)
     if sbrt is False:
-        return "titanium", (t["implant.titanium_no_sbrt"], drawbacks)
+        return Implant("titanium", (t["implant.titanium_no_sbrt"], drawbacks))
     if f.mri_surveillance is False:
-        return "titanium", (t["implant.titanium_no_mri"], drawbacks)
+        return Implant("titanium", (t["implant.titanium_no_mri"], drawbacks))
     unknown: list[str] = []
     if sbrt is None:
         unknown.append("the radiation after surgery (histology)")
@@ -253,15 +262,13 @@ def implant(f: LesionFacts, code: str, policy: Policy) -> tuple[str, tuple[Cited
         )
     if unknown:
         row = t["implant.either_unknown"]
-        return "either", (
-            Cited(row.text.format(unknown="; ".join(unknown)), row.references, row.value),
-            drawbacks,
-        )
+        unknown_text = row.text.format(unknown=" and ".join(unknown))
+        return Implant("either", (Cited(unknown_text, row.references, row.value), drawbacks))
     if f.survival == "intermediate":
         row = t["implant.either_intermediate"]
-        text = row.text.format(months=policy.surgery.long_survival_months)
-        return "either", (Cited(text, row.references, row.value), drawbacks)
-    return "carbon_fibre_peek", (t["implant.carbon_fibre_peek"], drawbacks)
+        text = row.text.format(months=long_survival_months)
+        return Implant("either", (Cited(text, row.references, row.value), drawbacks))
+    return Implant("carbon_fibre_peek", (t["implant.carbon_fibre_peek"], drawbacks))
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,19 +283,26 @@ def _reason(c: Cited, prefix: str = "") -> Reason:
     return Reason(text=prefix + c.text, references=list(c.references))
 
 
-def option_extra(f: LesionFacts, code: str, policy: Policy) -> Extra:
-    """Details and reasons for the NOMS option ``code`` of this lesion (empty when none apply)."""
+@lru_cache(maxsize=8192)
+def option_extra(f: LesionFacts, code: str, long_survival_months: float) -> Extra:
+    """Details and reasons for the NOMS option ``code`` of this lesion (empty when none apply).
+
+    A pure function of hashable inputs, memoised: the cache changes speed, never a result."""
     t = surgery_table()
     if code in ("stabilization", "separation_surgery_then_sbrt"):
         ap = approach(f, code)
-        material, why = implant(f, code, policy)
+        material, why = implant(f, code, long_survival_months)
         reasons = [_reason(ap, "Approach: ")]
         reasons.extend(_reason(c, "Implant: ") for c in why)
         if code == "separation_surgery_then_sbrt":
             reasons.append(_reason(t["separation.regimen"]))
+        if f.hypervascular and (code != "stabilization" or ap.value in ("open", "mini_open")):
+            reasons.append(_reason(_embolization_note(f)))
         return Extra(
-            {"approach": ap.value if ap is not t["approach.unknown"] else None,
-             "implant_material": material},  # fmt: skip
+            {
+                "approach": ap.value if ap is not t["approach.unknown"] else None,
+                "implant_material": material,
+            },  # fmt: skip
             tuple(reasons),
         )
     if code == "cement_augmentation":
@@ -345,7 +359,9 @@ def _ablation(f: LesionFacts) -> NewOption | None:
 
 def _litt(f: LesionFacts, need: Need) -> NewOption | None:
     t = surgery_table()
-    if not (f.n == ("high",) and f.o == ("resistant",) and f.s in ("can", "uncertain")):
+    # High-grade means ESCC 2-3 (contract §3 groups); 1c stays with the NOMS R9 board discussion.
+    high = f.escc in ("2", "3") and f.n == ("high",)
+    if not (high and f.o == ("resistant",) and f.s in ("can", "uncertain")):
         return None
     if f.motor_deficit is None:
         need(f"lesions[{f.index}].motor_deficit", "litt_then_sbrt")
@@ -377,7 +393,7 @@ def _endoscopic(f: LesionFacts) -> NewOption | None:
     )
 
 
-def _en_bloc(f: LesionFacts, policy: Policy, need: Need) -> NewOption | None:
+def _en_bloc(f: LesionFacts, allow_removable_visceral: bool, need: Need) -> NewOption | None:
     t = surgery_table()
     if f.o != ("resistant",):
         return None
@@ -392,13 +408,15 @@ def _en_bloc(f: LesionFacts, policy: Policy, need: Need) -> NewOption | None:
     if f.s != "can":
         return NewOption("en_bloc_resection", "avoid", (t["en_bloc.refused_unfit"], why))
     visceral_bad = f.visceral == "unremovable" or (
-        f.visceral == "removable" and not policy.surgery.en_bloc_allow_removable_visceral
+        f.visceral == "removable" and not allow_removable_visceral
     )
     if visceral_bad:
         return NewOption("en_bloc_resection", "avoid", (t["en_bloc.refused_visceral"], why))
     if f.survival in ("short", "intermediate"):
         return NewOption("en_bloc_resection", "avoid", (t["en_bloc.refused_short"], why, surv))
     reasons = [t["en_bloc.indication"], why, t["en_bloc.morbidity"]]
+    if f.hypervascular:
+        reasons.append(_embolization_note(f))
     if f.survival is None:
         reasons.append(t["en_bloc.survival_unknown"])
     else:
@@ -414,21 +432,31 @@ def _en_bloc(f: LesionFacts, policy: Policy, need: Need) -> NewOption | None:
     )
 
 
-def _embolization(
-    f: LesionFacts, present: Mapping[str, str], policy: Policy
-) -> NewOption | None:
+def _embolization_note(f: LesionFacts) -> Cited:
+    t = surgery_table()
+    row = t["embolization_text.indication"]
+    hours = t.embolization.max_hours_before_surgery
+    label = f.histology_label or "This tumour"
+    return Cited(
+        f"{label} is hypervascular: embolize before the exposure, with surgery within {hours} "
+        "hours (preoperative_embolization).",
+        row.references + t.embolization.max_hours_references,
+    )
+
+
+def _embolization(f: LesionFacts, present: Mapping[str, str]) -> NewOption | None:
     if f.hypervascular is not True:
         return None
     t = surgery_table()
-    triggers = [c for c, s in present.items() if s != "avoid" and c in _OPEN_CODES]
-    if "stabilization" in present and present["stabilization"] != "avoid":
-        if approach(f, "stabilization").value in ("open", "mini_open"):
-            triggers.append("stabilization")
+    # A separate option only once the exposure is recommended; while surgery is only considered,
+    # the embolization advice travels in that option's reasons (``option_extra``).
+    triggers = [c for c, s in present.items() if s == "recommended" and c in _OPEN_CODES]
+    stab = present.get("stabilization") == "recommended"
+    if stab and approach(f, "stabilization").value in ("open", "mini_open"):
+        triggers.append("stabilization")
     if not triggers:
         return None
-    strength: Literal["recommended", "consider"] = (
-        "recommended" if any(present[c] == "recommended" for c in triggers) else "consider"
-    )
+    strength: Literal["recommended", "consider"] = "recommended"
     e = t.embolization
     label = f.histology_label or "this histology"
     what = Cited(
@@ -455,16 +483,17 @@ def _embolization(
 
 
 def new_options(
-    f: LesionFacts, present: Mapping[str, str], policy: Policy, need: Need
+    f: LesionFacts, present: Mapping[str, str], allow_removable_visceral: bool, need: Need
 ) -> list[NewOption]:
     """The technique options this lesion adds to the NOMS ones (``present``: code -> strength)."""
     out: list[NewOption] = []
-    for opt in (_ablation(f), _litt(f, need), _endoscopic(f), _en_bloc(f, policy, need)):
+    en_bloc = _en_bloc(f, allow_removable_visceral, need)
+    for opt in (_ablation(f), _litt(f, need), _endoscopic(f), en_bloc):
         if opt is not None and opt.code not in present:
             out.append(opt)
     merged = dict(present)
     merged.update((o.code, o.strength) for o in out)
-    emb = _embolization(f, merged, policy)
+    emb = _embolization(f, merged)
     if emb is not None and emb.code not in present:
         out.append(emb)
     return out
@@ -485,29 +514,33 @@ def _recommendation(opt: NewOption) -> Recommendation:
     )
 
 
-def add_options(
-    recs: list[Recommendation], f: LesionFacts, policy: Policy, need: Need
-) -> list[Recommendation]:
-    """The lesion's recommendations with the technique options merged in, strongest first."""
-    present = {r.code: r.strength for r in recs}
+@lru_cache(maxsize=8192)
+def _new_recommendations(
+    f: LesionFacts, present: tuple[tuple[str, str], ...], allow_removable_visceral: bool
+) -> tuple[tuple[Recommendation, ...], tuple[tuple[str, str], ...]]:
+    """The added recommendations and the missing inputs they name; pure and memoised."""
     missing: list[tuple[str, str]] = []
 
     def record(field: str, what: str) -> None:
         missing.append((field, what))
 
-    key = ("surgery_new_options", f, tuple(sorted(present.items())))
-    made: tuple[tuple[Recommendation, ...], tuple[tuple[str, str], ...]] = policy.memo(
-        key,
-        lambda: (
-            tuple(_recommendation(o) for o in new_options(f, present, policy, record)),
-            tuple(missing),
-        ),
+    opts = new_options(f, dict(present), allow_removable_visceral, record)
+    return tuple(_recommendation(o) for o in opts), tuple(missing)
+
+
+def add_options(
+    recs: list[Recommendation], f: LesionFacts, policy: Policy, need: Need
+) -> list[Recommendation]:
+    """The lesion's recommendations with the technique options merged in, strongest first."""
+    present = tuple(sorted((r.code, r.strength) for r in recs))
+    made, missing = _new_recommendations(
+        f, present, policy.surgery.en_bloc_allow_removable_visceral
     )
-    for field, what in made[1]:
+    for field, what in missing:
         need(field, what)
-    option_needs(f, set(present), need)
-    if not made[0]:
+    option_needs(f, {c for c, _ in present}, need)
+    if not made:
         return recs
-    out = recs + list(made[0])
+    out = recs + list(made)
     out.sort(key=lambda r: (STRENGTH_ORDER[r.strength], CODE_ORDER.index(r.code)))
     return out

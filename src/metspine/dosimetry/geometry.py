@@ -18,6 +18,7 @@ of the plane together, which is XOR (the convention DICOM-RT exports rely on).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,7 +121,11 @@ class Lattice:
 
 @dataclass(frozen=True, slots=True)
 class PlaneSamples:
-    """Sample points of one plane: position, lattice cell, extent and area (mm, mm²)."""
+    """Sample points of a stack of planes: position, lattice cell, extent, area (mm, mm²), plane.
+
+    ``plane`` is the index of each sample's plane in the list given to :func:`sample_planes`.
+    Whole-voxel samples come first, then the fine (boundary) ones; each group is ordered by plane.
+    """
 
     x: FloatArray
     y: FloatArray
@@ -130,12 +135,7 @@ class PlaneSamples:
     ly: FloatArray
     area: FloatArray
     fine: npt.NDArray[np.bool_]
-
-
-def _edges(polygons: list[FloatArray]) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    a = np.concatenate(polygons)
-    b = np.concatenate([np.roll(p, -1, axis=0) for p in polygons])
-    return a[:, 0], a[:, 1], b[:, 0], b[:, 1]
+    plane: IntArray
 
 
 def _expand(start: IntArray, count: IntArray) -> tuple[IntArray, IntArray]:
@@ -148,81 +148,117 @@ def _expand(start: IntArray, count: IntArray) -> tuple[IntArray, IntArray]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Scanlines:
-    """Sorted even-odd crossings of a family of horizontal lines, with prefix sums for coverage."""
+class _Edges:
+    """All contour edges of a stack of planes, each with the index of its plane."""
 
-    keys: FloatArray  # line·stride + (x - origin), ascending
-    xs: FloatArray  # x - origin of each crossing, same order
+    x1: FloatArray
+    y1: FloatArray
+    x2: FloatArray
+    y2: FloatArray
+    plane: IntArray
+
+
+def _stack_edges(planes: Sequence[list[FloatArray]]) -> _Edges:
+    polygons = [poly for polys in planes for poly in polys]
+    counts = np.fromiter((len(poly) for poly in polygons), dtype=np.intp, count=len(polygons))
+    per_plane = np.fromiter((len(polys) for polys in planes), dtype=np.intp, count=len(planes))
+    pts = np.concatenate(polygons)
+    starts = np.cumsum(counts) - counts
+    nxt = np.arange(1, pts.shape[0] + 1)
+    nxt[starts + counts - 1] = starts  # each polygon closes on its first vertex
+    x1 = np.ascontiguousarray(pts[:, 0])
+    y1 = np.ascontiguousarray(pts[:, 1])
+    plane = np.repeat(np.repeat(np.arange(len(planes)), per_plane), counts)
+    return _Edges(x1, y1, x1[nxt], y1[nxt], plane)
+
+
+@dataclass(frozen=True, slots=True)
+class _Scanlines:
+    """Sorted even-odd crossings of a family of horizontal lines, with prefix sums for coverage.
+
+    Lines of every plane share one numbering; a crossing's key is ``line·stride + u`` with ``u``
+    its x relative to its plane's origin, so one sorted array serves all planes.
+    """
+
+    keys: FloatArray  # line·stride + u, ascending
+    us: FloatArray  # u of each crossing, same order
     cum_len: FloatArray  # inside length of complete intervals before interval m
-    cum_mom: FloatArray  # first moment ∫x dx of complete intervals before interval m
-    origin: float
+    cum_mom: FloatArray  # first moment ∫u du of complete intervals before interval m
     stride: float
 
-    def integrals(self, line: IntArray, x: AnyFloat) -> tuple[FloatArray, FloatArray]:
-        """Inside length and ∫x dx from the far left up to ``x`` on ``line`` (offset per line).
+    def integrals(self, line: IntArray, u: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Inside length and ∫u du from the far left up to ``u`` on ``line`` (offset per line).
 
         Only differences on one line are meaningful: the per-line offsets cancel.
         """
-        u = x - self.origin
         p = np.searchsorted(self.keys, line * self.stride + u, side="right")
         odd = (p & 1).astype(bool)
         m = p >> 1
-        length = self.cum_len[m].copy()
-        moment = self.cum_mom[m].copy()
+        length = self.cum_len[m]
+        moment = self.cum_mom[m]
         if odd.any():
-            start = self.xs[p[odd] - 1]
+            start = self.us[p[odd] - 1]
             uo = u[odd]
             length[odd] += uo - start
             moment[odd] += 0.5 * (uo * uo - start * start)
         return length, moment
 
-    def parity(self, line: IntArray, x: AnyFloat) -> npt.NDArray[np.bool_]:
-        p = np.searchsorted(self.keys, line * self.stride + (x - self.origin), side="right")
+    def parity(self, line: IntArray, u: FloatArray) -> npt.NDArray[np.bool_]:
+        p = np.searchsorted(self.keys, line * self.stride + u, side="right")
         return (p & 1).astype(bool)
 
 
 def _scanlines(
-    edges: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
-    line_y0: float,
-    pitch: float,
-    n_lines: int,
-    origin: float,
+    edges: _Edges,
+    line_y0: FloatArray,
+    pitch: FloatArray,
+    n_lines: IntArray,
+    origin: FloatArray,
     stride: float,
 ) -> _Scanlines:
-    """Crossings of lines y = line_y0 + k·pitch (k < n_lines) with all edges (half-open rule)."""
-    x1, y1, x2, y2 = edges
-    live = y1 != y2
-    x1, y1, x2, y2 = x1[live], y1[live], x2[live], y2[live]
+    """Crossings of each plane's lines y = line_y0 + k·pitch (k < n_lines) with its edges.
+
+    Per-plane arrays are indexed by plane; the lines of plane p are numbered from the sum of
+    ``n_lines`` over the planes before it. Half-open rule: line k crosses an edge when
+    ymin <= y_k < ymax; both ends use the same float expression, so an edge that ends on a line and
+    the edge that starts there agree and a vertex counts once.
+    """
+    live = edges.y1 != edges.y2
+    x1, y1, x2, y2 = edges.x1[live], edges.y1[live], edges.x2[live], edges.y2[live]
+    ep = edges.plane[live]
     ymin, ymax = np.minimum(y1, y2), np.maximum(y1, y2)
-    # Line k crosses the edge when ymin <= y_k < ymax; both ends use the same float expression, so
-    # an edge that ends on a line and the edge that starts there agree and a vertex counts once.
-    k_lo = np.ceil((ymin - line_y0) / pitch).astype(np.intp)
-    k_hi = np.ceil((ymax - line_y0) / pitch).astype(np.intp)
-    k_lo = np.clip(k_lo, 0, n_lines)
-    k_hi = np.clip(k_hi, 0, n_lines)
+    ly0, pt, nl = line_y0[ep], pitch[ep], n_lines[ep]
+    k_lo = np.clip(np.ceil((ymin - ly0) / pt).astype(np.intp), 0, nl)
+    k_hi = np.clip(np.ceil((ymax - ly0) / pt).astype(np.intp), 0, nl)
     e, k = _expand(k_lo, k_hi - k_lo)
-    yk = line_y0 + k * pitch
-    xc = x1[e] + (yk - y1[e]) * (x2[e] - x1[e]) / (y2[e] - y1[e]) - origin
-    keys = k * stride + xc
+    yk = ly0[e] + k * pt[e]
+    pe = ep[e]
+    uc = x1[e] + (yk - y1[e]) * (x2[e] - x1[e]) / (y2[e] - y1[e]) - origin[pe]
+    line_off = np.cumsum(n_lines) - n_lines
+    keys = (line_off[pe] + k) * stride + uc
     order = np.argsort(keys, kind="stable")
-    keys, xc = keys[order], xc[order]
-    starts, ends = xc[0::2], xc[1::2]
-    lengths = ends - starts
-    cum_len = np.concatenate(([0.0], np.cumsum(lengths)))
+    keys, uc = keys[order], uc[order]
+    starts, ends = uc[0::2], uc[1::2]
+    cum_len = np.concatenate(([0.0], np.cumsum(ends - starts)))
     cum_mom = np.concatenate(([0.0], np.cumsum(0.5 * (ends * ends - starts * starts))))
-    return _Scanlines(keys, xc, cum_len, cum_mom, origin, stride)
+    return _Scanlines(keys, uc, cum_len, cum_mom, stride)
 
 
 def _boundary_cells(
-    edges: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    edges: _Edges,
     lat: Lattice,
-    i_lo: int,
-    j_lo: int,
-    shape: tuple[int, int],
+    i_lo: IntArray,
+    j_lo: IntArray,
+    n_cols: IntArray,
+    n_rows: IntArray,
+    cell_off: IntArray,
+    n_cells: int,
 ) -> npt.NDArray[np.bool_]:
-    """Mask of lattice cells that a contour edge passes through (exact supercover of each edge)."""
-    x1, y1, x2, y2 = edges
-    mask = np.zeros(shape, dtype=bool)
+    """Flat mask of the cells a contour edge passes through (exact supercover of each edge).
+
+    Plane p's cells are ``cell_off[p] + row·n_cols[p] + col`` over its bounding box.
+    """
+    x1, y1, x2, y2 = edges.x1, edges.y1, edges.x2, edges.y2
     ymin, ymax = np.minimum(y1, y2), np.maximum(y1, y2)
     # Cell row j spans [y0 + (j - 0.5)·hy, y0 + (j + 0.5)·hy).
     r_lo = np.floor((ymin - lat.y0) / lat.hy + 0.5).astype(np.intp)
@@ -232,70 +268,107 @@ def _boundary_cells(
     band_hi = band_lo + lat.hy
     ya = np.maximum(ymin[e], band_lo)
     yb = np.minimum(ymax[e], band_hi)
-    dy = y2[e] - y1[e]
+    ex1, ey1, ex2, ey2 = x1[e], y1[e], x2[e], y2[e]
+    dy = ey2 - ey1
     flat = dy == 0
     safe = np.where(flat, 1.0, dy)
-    xa = np.where(flat, x1[e], x1[e] + (ya - y1[e]) * (x2[e] - x1[e]) / safe)
-    xb = np.where(flat, x2[e], x1[e] + (yb - y1[e]) * (x2[e] - x1[e]) / safe)
+    xa = np.where(flat, ex1, ex1 + (ya - ey1) * (ex2 - ex1) / safe)
+    xb = np.where(flat, ex2, ex1 + (yb - ey1) * (ex2 - ex1) / safe)
     c_lo = np.floor((np.minimum(xa, xb) - lat.x0) / lat.hx + 0.5).astype(np.intp)
     c_hi = np.floor((np.maximum(xa, xb) - lat.x0) / lat.hx + 0.5).astype(np.intp)
     g, c = _expand(c_lo, c_hi - c_lo + 1)
-    rows = r[g] - j_lo
-    cols = c - i_lo
-    ok = (rows >= 0) & (rows < shape[0]) & (cols >= 0) & (cols < shape[1])
-    mask[rows[ok], cols[ok]] = True
+    p = edges.plane[e[g]]
+    rows = r[g] - j_lo[p]
+    cols = c - i_lo[p]
+    w = n_cols[p]
+    ok = (rows >= 0) & (rows < n_rows[p]) & (cols >= 0) & (cols < w)
+    mask = np.zeros(n_cells, dtype=bool)
+    mask[(cell_off[p] + rows * w + cols)[ok]] = True
     return mask
 
 
-def sample_plane(polygons: list[FloatArray], lat: Lattice, n_fine: int) -> PlaneSamples:
-    """Area samples of the XOR of ``polygons``: fine near the contour, one per voxel inside."""
-    allpts = np.concatenate(polygons)
-    xmin, ymin = allpts.min(axis=0)
-    xmax, ymax = allpts.max(axis=0)
-    i_lo = int(np.floor((xmin - lat.x0) / lat.hx + 0.5))
-    i_hi = int(np.floor((xmax - lat.x0) / lat.hx + 0.5))
-    j_lo = int(np.floor((ymin - lat.y0) / lat.hy + 0.5))
-    j_hi = int(np.floor((ymax - lat.y0) / lat.hy + 0.5))
+def sample_planes(
+    planes: Sequence[list[FloatArray]], lat: Lattice, n_fine: IntArray
+) -> PlaneSamples:
+    """Area samples of the XOR of each plane's polygons: fine near the contour, one per voxel inside.
+
+    All planes are sampled together in one set of array operations (the per-plane work is the same
+    as sampling each alone): ``n_fine[p]`` scanlines per boundary cell of plane p.
+    """
+    n_planes = len(planes)
+    edges = _stack_edges(planes)
+    n_fine = np.asarray(n_fine, dtype=np.intp)
+    # Per-plane bounding boxes on the lattice.
+    v_count = np.bincount(edges.plane, minlength=n_planes)
+    v_start = np.cumsum(v_count) - v_count
+    xmin = np.minimum.reduceat(edges.x1, v_start)
+    xmax = np.maximum.reduceat(edges.x1, v_start)
+    ymin = np.minimum.reduceat(edges.y1, v_start)
+    ymax = np.maximum.reduceat(edges.y1, v_start)
+    i_lo = np.floor((xmin - lat.x0) / lat.hx + 0.5).astype(np.intp)
+    i_hi = np.floor((xmax - lat.x0) / lat.hx + 0.5).astype(np.intp)
+    j_lo = np.floor((ymin - lat.y0) / lat.hy + 0.5).astype(np.intp)
+    j_hi = np.floor((ymax - lat.y0) / lat.hy + 0.5).astype(np.intp)
     n_cols, n_rows = i_hi - i_lo + 1, j_hi - j_lo + 1
-    edges = _edges(polygons)
-    boundary = _boundary_cells(edges, lat, i_lo, j_lo, (n_rows, n_cols))
+    plane_cells = n_cols * n_rows
+    cell_off = np.cumsum(plane_cells) - plane_cells
+    n_cells = int(plane_cells.sum())
+    boundary = _boundary_cells(edges, lat, i_lo, j_lo, n_cols, n_rows, cell_off, n_cells)
+    cell_plane = np.repeat(np.arange(n_planes), plane_cells)
 
     origin = lat.x0 + (i_lo - 1) * lat.hx
-    stride = (n_cols + 3) * lat.hx
+    stride = float((int(n_cols.max()) + 3) * lat.hx)
+
+    def cells(flat: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+        p = cell_plane[flat]
+        local = flat - cell_off[p]
+        row = local // n_cols[p]
+        return p, row, local - row * n_cols[p]
 
     # Whole cells: the even-odd parity at each cell centre, by scanlines through the centres.
-    centre = _scanlines(edges, lat.y0 + j_lo * lat.hy, lat.hy, n_rows, origin, stride)
-    cj, ci = np.nonzero(~boundary)
-    inside = centre.parity(cj, lat.x0 + (ci + i_lo) * lat.hx)
-    cj, ci = cj[inside], ci[inside]
+    centre = _scanlines(
+        edges, lat.y0 + j_lo * lat.hy, np.full(n_planes, lat.hy), n_rows, origin, stride
+    )
+    cp, cj, ci = cells(np.flatnonzero(~boundary))
+    centre_off = np.cumsum(n_rows) - n_rows
+    inside = centre.parity(centre_off[cp] + cj, lat.x0 + (ci + i_lo[cp]) * lat.hx - origin[cp])
+    cp, cj, ci = cp[inside], cj[inside], ci[inside]
 
     # Boundary cells: n_fine scanlines each, exact inside length along x on every scanline.
     pitch = lat.hy / n_fine
-    fine = _scanlines(
-        edges, lat.y0 + (j_lo - 0.5) * lat.hy + 0.5 * pitch, pitch, n_rows * n_fine, origin, stride
-    )
-    bj, bi = np.nonzero(boundary)
-    bj = np.repeat(bj, n_fine)
-    bi = np.repeat(bi, n_fine)
-    sub = np.tile(np.arange(n_fine), boundary.sum())
-    line = bj * n_fine + sub
-    a = lat.x0 + (bi + i_lo - 0.5) * lat.hx
-    len_a, mom_a = fine.integrals(line, a)
-    len_b, mom_b = fine.integrals(line, a + lat.hx)
+    fine_y0 = lat.y0 + (j_lo - 0.5) * lat.hy
+    fine = _scanlines(edges, fine_y0 + 0.5 * pitch, pitch, n_rows * n_fine, origin, stride)
+    fine_off = np.cumsum(n_rows * n_fine) - n_rows * n_fine
+    bp, bj, bi = cells(np.flatnonzero(boundary))
+    g, sub = _expand(np.zeros(bp.size, dtype=np.intp), n_fine[bp])
+    bp, bj, bi = bp[g], bj[g], bi[g]
+    line = bj * n_fine[bp] + sub
+    a = lat.x0 + (bi + i_lo[bp] - 0.5) * lat.hx
+    o = origin[bp]
+    len_a, mom_a = fine.integrals(fine_off[bp] + line, a - o)
+    len_b, mom_b = fine.integrals(fine_off[bp] + line, (a + lat.hx) - o)
     cover = len_b - len_a
     keep = cover > 1e-9 * lat.hx
     cover = cover[keep]
-    fx = (mom_b[keep] - mom_a[keep]) / cover + origin
-    fy = lat.y0 + (j_lo - 0.5) * lat.hy + (line[keep] + 0.5) * pitch
+    bp, bj, bi, line = bp[keep], bj[keep], bi[keep], line[keep]
+    fx = (mom_b[keep] - mom_a[keep]) / cover + origin[bp]
+    fpitch = pitch[bp]
+    fy = fine_y0[bp] + (line + 0.5) * fpitch
     n_whole = ci.size
     n_part = fx.size
     return PlaneSamples(
-        x=np.concatenate((lat.x0 + (ci + i_lo) * lat.hx, fx)),
-        y=np.concatenate((lat.y0 + (cj + j_lo) * lat.hy, fy)),
-        i=np.concatenate((ci + i_lo, bi[keep] + i_lo)),
-        j=np.concatenate((cj + j_lo, bj[keep] + j_lo)),
+        x=np.concatenate((lat.x0 + (ci + i_lo[cp]) * lat.hx, fx)),
+        y=np.concatenate((lat.y0 + (cj + j_lo[cp]) * lat.hy, fy)),
+        i=np.concatenate((ci + i_lo[cp], bi + i_lo[bp])),
+        j=np.concatenate((cj + j_lo[cp], bj + j_lo[bp])),
         lx=np.concatenate((np.full(n_whole, lat.hx), cover)),
-        ly=np.concatenate((np.full(n_whole, lat.hy), np.full(n_part, pitch))),
-        area=np.concatenate((np.full(n_whole, lat.hx * lat.hy), cover * pitch)),
+        ly=np.concatenate((np.full(n_whole, lat.hy), fpitch)),
+        area=np.concatenate((np.full(n_whole, lat.hx * lat.hy), cover * fpitch)),
         fine=np.concatenate((np.zeros(n_whole, dtype=bool), np.ones(n_part, dtype=bool))),
+        plane=np.concatenate((cp, bp)),
     )
+
+
+def sample_plane(polygons: list[FloatArray], lat: Lattice, n_fine: int) -> PlaneSamples:
+    """Area samples of the XOR of one plane's ``polygons`` (:func:`sample_planes` for one plane)."""
+    return sample_planes([polygons], lat, np.array([n_fine], dtype=np.intp))

@@ -158,8 +158,12 @@ class FhirCodes:
             out.append(Concept(self.primary_code(h), f"Primary tumour (histology catalogue): {h}"))
         for s in self.scores.values():
             out.append(Concept(s.code, s.display))
-            out.extend(Concept(self.band_code(s.code, b), f"{s.display}: band {b}") for b in s.bands)
-            out.extend(Concept(self.item_code(s.code, i), f"{s.display}: item {i}") for i in s.items)
+            out.extend(
+                Concept(self.band_code(s.code, b), f"{s.display}: band {b}") for b in s.bands
+            )
+            out.extend(
+                Concept(self.item_code(s.code, i), f"{s.display}: item {i}") for i in s.items
+            )
         out.extend(Concept(f"escc.group.{g}", d) for g, d in self.escc_groups.items())
         out.extend(Concept(c, d) for c, d in self.recommendations.items())
         out.extend(Concept(f"strength.{s}", d) for s, d in self.strengths.items())

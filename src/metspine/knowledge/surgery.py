@@ -175,6 +175,7 @@ def drugs() -> Mapping[str, Drug]:
         cls = row.get("class")
         if cls not in DRUG_CLASSES:
             raise KnowledgeError(f"drugs.toml [{name}]: unknown class {cls!r}")
+        refs = _refs(row, "references", name)
         d = Drug(
             name=name,
             drug_class=cls,
@@ -182,7 +183,7 @@ def drugs() -> Mapping[str, Drug]:
             hold_before_surgery_days=_opt_int(row, "hold_before_surgery_days"),
             restart_after_surgery_days=_opt_int(row, "restart_after_surgery_days"),
             label=row.get("label"),
-            references=_refs(row, "references", name),
+            references=refs,
             guideline_hold_before_surgery_days=_opt_int(row, "guideline_hold_before_surgery_days"),
             guideline_restart_after_surgery_days=_opt_int(
                 row, "guideline_restart_after_surgery_days"

@@ -288,7 +288,9 @@ class Store:
         try:
             with self.write() as s:
                 if s.get(CaseRow, case.id) is not None:
-                    raise ConflictError(f"id: a case {case.id!r} already exists", current_version=None)
+                    raise ConflictError(
+                        f"id: a case {case.id!r} already exists", current_version=None
+                    )
                 row = CaseRow(
                     id=case.id,
                     version=1,

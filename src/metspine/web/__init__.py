@@ -1,0 +1,1 @@
+"""The tumor-board web app: server-rendered Jinja2 + vendored HTMX; the same templates make the PDF."""
