@@ -88,6 +88,9 @@ def plastimatch_binary() -> str | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="timed runs per program")
+    parser.add_argument(
+        "--parallel", action="store_true", help="also time metspine with --parallel (fork)"
+    )
     args = parser.parse_args()
     print(f"DVH of all ROIs of {STRUCT.relative_to(ROOT)} on {DOSE.relative_to(ROOT)}")
     print(
@@ -100,6 +103,11 @@ def main() -> int:
         "--d-cc", "0.03,0.1", "--d-pct", "2,50,98", "--v-gy", "5,10,13.3",
     ]  # fmt: skip
     results["metspine"] = report("metspine (python -m)", time_command(metspine_cmd, args.runs))
+    if args.parallel:
+        results["metspine --parallel"] = report(
+            "metspine (python -m, --parallel)",
+            time_command([*metspine_cmd, "--parallel"], args.runs),
+        )
 
     dch = dicompyler_python()
     if dch is None:
@@ -130,7 +138,7 @@ def main() -> int:
     base = results["metspine"]
     print()
     for name, median in results.items():
-        if name != "metspine":
+        if not name.startswith("metspine"):
             print(f"metspine is {median / base:5.1f}x faster than {name}")
     return 0
 

@@ -2,43 +2,37 @@
 
 from __future__ import annotations
 
-import json
+import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
+from apikit import PASSWORD, ROLES, Api
 from fastapi.testclient import TestClient
 
 from metspine.api import Settings, create_app
 from metspine.store import Store
 
-ROOT = Path(__file__).resolve().parents[2]
-ROLES = ("viewer", "clinician", "board_chair", "admin")
-PASSWORD = "correct horse battery"
 
-
-def demo_case(name: str = "demo-001-rcc-t11-t12.yaml") -> dict[str, Any]:
-    data = yaml.safe_load((ROOT / "examples" / name).read_text())
-    return dict(json.loads(json.dumps(data, default=str)))
-
-
-@dataclass
-class Api:
-    client: TestClient
-    store: Store
-    tokens: dict[str, str]
-
-    def h(self, role: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[role]}"}
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrated once, with one user per role (argon2 hashing is slow on purpose)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    store = Store(f"sqlite:///{path}")
+    store.migrate()
+    for role in ROLES:
+        store.add_user(role, PASSWORD, role)
+    with store.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.dispose()
+    return path
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
+def api(tmp_path: Path, template_db: Path) -> Iterator[Api]:
+    shutil.copyfile(template_db, tmp_path / "api.db")
     store = Store(f"sqlite:///{tmp_path / 'api.db'}")
-    store.migrate()
     settings = Settings(
         db_url=store.url,
         data_dir=tmp_path,
@@ -46,10 +40,7 @@ def api(tmp_path: Path) -> Iterator[Api]:
         max_upload_bytes=16 * 1024 * 1024,
     )
     client = TestClient(create_app(settings, store))
-    tokens = {}
-    for role in ROLES:
-        store.add_user(role, PASSWORD, role)
-        r = client.post("/api/v1/auth/token", data={"username": role, "password": PASSWORD})
-        tokens[role] = r.json()["access_token"]
+    users = {u.username: u for u in store.users()}
+    tokens = {role: store.issue_token(users[role], "bearer", timedelta(hours=1)) for role in ROLES}
     yield Api(client, store, tokens)
     store.dispose()

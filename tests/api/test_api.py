@@ -4,13 +4,12 @@ optimistic concurrency (428/409), upload limits, and problem details throughout.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
+from apikit import ROOT, Api, demo_case
 
 import metspine
-from conftest import ROOT, Api, demo_case
 
 DICOM = ROOT / "tests" / "data" / "dicom-rt"
 PROBLEM = "application/problem+json"
@@ -290,14 +289,12 @@ def test_openapi_and_healthz(api: Api) -> None:
     assert api.client.get("/healthz").json()["status"] == "ok"
 
 
-def test_logs_carry_no_case_data(
-    api: Api, caplog: pytest.LogCaptureFixture, tmp_path: Path
-) -> None:
+def test_logs_carry_no_case_data(api: Api, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("INFO")
     case = demo_case()
     case["id"] = "MRN-123456"
     api.client.post("/api/v1/cases", json=case, headers=api.h("clinician"))
     api.client.get("/api/v1/cases/MRN-123456", headers=api.h("viewer"))
-    text = caplog.text
+    text = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("metspine"))
     assert "/api/v1/cases/{case_id}" in text
     assert "MRN-123456" not in text and "renal_cell" not in text

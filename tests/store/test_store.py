@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +9,11 @@ import pytest
 import yaml
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from click.testing import Result
 from sqlalchemy import inspect, text
+from typer.testing import CliRunner
 
+from metspine.cli import app
 from metspine.model.validation import CaseError
 from metspine.store import ConflictError, NotFoundError, Store
 from metspine.store.db import StoreError
@@ -157,13 +158,13 @@ def _tamper(store: Store, sql: str) -> None:
         conn.exec_driver_sql(sql)
 
 
-def _verify_cli(store: Store) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "metspine", "audit", "verify", "--db", store.url],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def _cli(args: list[str], stdin: str | None = None) -> Result:
+    # In-process (Typer's runner): the same command line as `metspine …`, without a new interpreter.
+    return CliRunner().invoke(app, args, input=stdin)
+
+
+def _verify_cli(store: Store) -> Result:
+    return _cli(["audit", "verify", "--db", store.url])
 
 
 def test_audit_rows_cannot_be_changed_through_sql(store: Store) -> None:
@@ -178,12 +179,12 @@ def test_audit_verify_detects_an_edited_row(store: Store) -> None:
     store.create_case(demo(), actor="alice")
     store.add_user("bob", "password1", "viewer")
     ok = _verify_cli(store)
-    assert ok.returncode == 0, ok.stderr
-    assert "3 audit rows, chain intact" in ok.stdout
+    assert ok.exit_code == 0, ok.output
+    assert "3 audit rows, chain intact" in ok.output
     _tamper(store, "UPDATE audit_events SET actor = 'mallory' WHERE id = 1")
     broken = _verify_cli(store)
-    assert broken.returncode == 3
-    assert "row 1: contents do not match its hash" in broken.stderr
+    assert broken.exit_code == 3
+    assert "row 1: contents do not match its hash" in broken.output
 
 
 def test_audit_verify_detects_a_deleted_row(store: Store) -> None:
@@ -209,19 +210,13 @@ def test_audit_verify_detects_a_rewritten_chain_link(store: Store) -> None:
 
 def test_user_add_cli_reads_password_from_stdin(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    run = subprocess.run(
-        [sys.executable, "-m", "metspine", "user", "add", "root", "--role", "admin",
-         "--password-stdin", "--db", url],
-        input="long enough password\n", capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stderr
+    run = _cli(["user", "add", "root", "--role", "admin", "--password-stdin", "--db", url],
+               "long enough password\n")  # fmt: skip
+    assert run.exit_code == 0, run.output
     store = Store(url)
     assert store.authenticate("root", "long enough password") is not None
     assert store.users()[0].role == "admin"
     store.dispose()
-    bad = subprocess.run(
-        [sys.executable, "-m", "metspine", "user", "add", "x", "--role", "wizard",
-         "--password-stdin", "--db", url],
-        input="long enough password\n", capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert bad.returncode == 2 and "role" in bad.stderr
+    bad = _cli(["user", "add", "x", "--role", "wizard", "--password-stdin", "--db", url],
+               "long enough password\n")  # fmt: skip
+    assert bad.exit_code == 2 and "role" in bad.output

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
@@ -51,6 +51,35 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return build
 
 
+class RouteLog:
+    """Pure ASGI middleware: one log line per request naming the route template, never the path."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = [0]
+
+        async def send_wrapper(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            if log.isEnabledFor(logging.INFO):
+                template = getattr(scope.get("route"), "path", "(unrouted)")
+                if scope["path"].startswith("/api/v1/") and not template.startswith("/api/v1"):
+                    template = "/api/v1" + template
+                log.info("%s %s %d %.1fms", scope["method"], template, status[0],
+                         1000 * (time.perf_counter() - start))  # fmt: skip
+
+
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
     settings = (settings or Settings()).with_secret()
     if store is None:
@@ -85,21 +114,5 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     install_web(app)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
 
-    @app.middleware("http")
-    async def _log(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        template = getattr(route, "path", "(unrouted)")
-        log.info(
-            "%s %s %d %.1fms",
-            request.method,
-            template,
-            response.status_code,
-            1000 * (time.perf_counter() - start),
-        )
-        return response
-
+    app.add_middleware(RouteLog)
     return app

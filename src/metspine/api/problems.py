@@ -28,7 +28,7 @@ _TITLES = {
 }
 
 
-class Problem(Exception):
+class Problem(Exception):  # noqa: N818 - RFC 9457 calls it a problem
     """Raise from a route: becomes a problem details response."""
 
     def __init__(

@@ -58,7 +58,7 @@ def serve(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    settings = Settings(**({"db_url": db} if db else {})).with_secret()
+    settings = (Settings(db_url=db) if db else Settings()).with_secret()
     store = Store(settings.db_url)
     store.migrate()
     if demo_user and not store.users():

@@ -132,7 +132,13 @@ def _iso(d: date) -> str:
 
 
 def antiangiogenic(
-    case: Case, d: Drug, last: date | None, next_dose: date | None, sbrt: bool, policy: Policy
+    case: Case,
+    d: Drug,
+    last: date | None,
+    next_dose: date | None,
+    surgical: bool,
+    sbrt: bool,
+    policy: Policy,
 ) -> list[SafetyFlag]:
     """One anti-VEGF antibody or VEGFR TKI against its label hold (and a stricter guideline where
     the policy asks), the restart interval after surgery, and the interval before SBRT."""
@@ -143,7 +149,7 @@ def antiangiogenic(
     urgent = case.patient.admission in ("urgent", "emergency")
     name = d.display
     label_name = d.label or "label"
-    if hold is not None:
+    if hold is not None and surgical:
         g_hold = d.guideline_hold_before_surgery_days
         stricter = policy.safety.antiangiogenic_hold == "stricter" and g_hold is not None
         refs = list(d.references) + (list(d.guideline_references) if stricter else [])
@@ -225,7 +231,7 @@ def systemic_therapy(case: Case, sbrt: bool, surgical: bool, policy: Policy) -> 
         cls = d.drug_class
         if cls in ("anti_vegf_antibody", "vegfr_tki"):
             if surgical or sbrt:
-                out.extend(antiangiogenic(case, d, last, agent.next_dose, sbrt, policy))
+                out.extend(antiangiogenic(case, d, last, agent.next_dose, surgical, sbrt, policy))
             continue
         if cls == "cytotoxic" and surgical:
             hold = sp.chemotherapy_hold_days

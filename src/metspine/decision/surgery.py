@@ -302,7 +302,7 @@ def option_extra(f: LesionFacts, code: str, long_survival_months: float) -> Extr
             {
                 "approach": ap.value if ap is not t["approach.unknown"] else None,
                 "implant_material": material,
-            },  # fmt: skip
+            },
             tuple(reasons),
         )
     if code == "cement_augmentation":

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+
+# This process does no linear algebra; OpenBLAS's thread pool would only cost start-up time
+# (~50 ms on two cores). Set before numpy is first imported; a user's own setting wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from metspine.dosimetry.dvh import compute_metrics
 from metspine.dosimetry.errors import DosimetryInputError

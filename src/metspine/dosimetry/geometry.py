@@ -177,23 +177,29 @@ class _Scanlines:
     """Sorted even-odd crossings of a family of horizontal lines, with prefix sums for coverage.
 
     Lines of every plane share one numbering; a crossing's key is ``line·stride + u`` with ``u``
-    its x relative to its plane's origin, so one sorted array serves all planes.
+    its x relative to its plane's origin, so one sorted array serves all planes. The prefix sums
+    restart at each plane (plane p's run starts at ``run[p]``, after its ``first[p]`` earlier
+    intervals), so their rounding is that of one plane alone.
     """
 
     keys: FloatArray  # line·stride + u, ascending
     us: FloatArray  # u of each crossing, same order
-    cum_len: FloatArray  # inside length of complete intervals before interval m
-    cum_mom: FloatArray  # first moment ∫u du of complete intervals before interval m
+    cum_len: FloatArray  # per plane: inside length of complete intervals before interval m
+    cum_mom: FloatArray  # per plane: first moment ∫u du of complete intervals before interval m
+    first: IntArray
+    run: IntArray
     stride: float
 
-    def integrals(self, line: IntArray, u: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def integrals(
+        self, plane: IntArray, line: IntArray, u: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
         """Inside length and ∫u du from the far left up to ``u`` on ``line`` (offset per line).
 
         Only differences on one line are meaningful: the per-line offsets cancel.
         """
         p = np.searchsorted(self.keys, line * self.stride + u, side="right")
         odd = (p & 1).astype(bool)
-        m = p >> 1
+        m = (p >> 1) - self.first[plane] + self.run[plane]
         length = self.cum_len[m]
         moment = self.cum_mom[m]
         if odd.any():
@@ -210,10 +216,10 @@ class _Scanlines:
 
 def _scanlines(
     edges: _Edges,
-    line_y0: FloatArray,
-    pitch: FloatArray,
+    line_y0: AnyFloat,
+    pitch: AnyFloat,
     n_lines: IntArray,
-    origin: FloatArray,
+    origin: AnyFloat,
     stride: float,
 ) -> _Scanlines:
     """Crossings of each plane's lines y = line_y0 + k·pitch (k < n_lines) with its edges.
@@ -239,9 +245,19 @@ def _scanlines(
     order = np.argsort(keys, kind="stable")
     keys, uc = keys[order], uc[order]
     starts, ends = uc[0::2], uc[1::2]
-    cum_len = np.concatenate(([0.0], np.cumsum(ends - starts)))
-    cum_mom = np.concatenate(([0.0], np.cumsum(0.5 * (ends * ends - starts * starts))))
-    return _Scanlines(keys, uc, cum_len, cum_mom, stride)
+    lengths = ends - starts
+    moments = 0.5 * (ends * ends - starts * starts)
+    n_planes = n_lines.size
+    count = np.bincount(pe[order][0::2], minlength=n_planes)
+    first = np.cumsum(count) - count
+    run = first + np.arange(n_planes)
+    cum_len = np.zeros(lengths.size + n_planes)
+    cum_mom = np.zeros(lengths.size + n_planes)
+    for f, r, c in zip(first.tolist(), run.tolist(), count.tolist(), strict=True):
+        if c:
+            np.cumsum(lengths[f : f + c], out=cum_len[r + 1 : r + 1 + c])
+            np.cumsum(moments[f : f + c], out=cum_mom[r + 1 : r + 1 + c])
+    return _Scanlines(keys, uc, cum_len, cum_mom, first, run, stride)
 
 
 def _boundary_cells(
@@ -345,8 +361,8 @@ def sample_planes(
     line = bj * n_fine[bp] + sub
     a = lat.x0 + (bi + i_lo[bp] - 0.5) * lat.hx
     o = origin[bp]
-    len_a, mom_a = fine.integrals(fine_off[bp] + line, a - o)
-    len_b, mom_b = fine.integrals(fine_off[bp] + line, (a + lat.hx) - o)
+    len_a, mom_a = fine.integrals(bp, fine_off[bp] + line, a - o)
+    len_b, mom_b = fine.integrals(bp, fine_off[bp] + line, (a + lat.hx) - o)
     cover = len_b - len_a
     keep = cover > 1e-9 * lat.hx
     cover = cover[keep]

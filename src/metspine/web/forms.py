@@ -108,12 +108,12 @@ def _unwrap(annotation: Any) -> tuple[Any, list[Any]]:
         origin = get_origin(annotation)
         if origin is typing.Annotated:
             args = get_args(annotation)
-            annotation, meta = args[0], meta + list(args[1:])
+            annotation, meta = args[0], [*meta, *args[1:]]
             continue
         if origin in (Union, types.UnionType):
-            args = [a for a in get_args(annotation) if a is not type(None)]
-            if len(args) == 1:
-                annotation = args[0]
+            members = [a for a in get_args(annotation) if a is not type(None)]
+            if len(members) == 1:
+                annotation = members[0]
                 continue
         return annotation, meta
 

@@ -135,10 +135,10 @@ async def login(request: Request) -> Response:
         target = "/"
     if user is None:
         fresh = secrets.token_urlsafe(16)
-        resp = render(request, "login.html", 401, next=target, login_csrf=fresh,
+        page = render(request, "login.html", 401, next=target, login_csrf=fresh,
                       error="Unknown user or wrong password.")  # fmt: skip
-        resp.set_cookie(LOGIN_COOKIE, fresh, httponly=True, samesite="strict", max_age=3600)
-        return resp
+        page.set_cookie(LOGIN_COOKIE, fresh, httponly=True, samesite="strict", max_age=3600)
+        return page
     token = store.issue_token(user, "session", settings.session_ttl)
     resp = RedirectResponse(target, status_code=303)
     resp.set_cookie(
