@@ -292,12 +292,12 @@ def _lesion(
         out.update(surgical(code).details)
         return out
 
-    def extra(code: str) -> list[Reason]:
+    def extra(code: str) -> list[Reason | dict[str, Any]]:
         rd = rad.get(code)
-        out = list(surgical(code).reasons)
+        out: list[Reason | dict[str, Any]] = list(surgical(code).reasons)
         if rd is None:
             return out
-        return [Reason(text=r.text, references=list(r.references)) for r in rd.reasons] + out
+        return [{"text": r.text, "references": list(r.references)} for r in rd.reasons] + out
 
     recs = surgery.add_options(plan(inp, details, extra), facts, policy, need)
     safety.extend(rad.flags([r.code for r in recs if r.strength != "avoid"]))

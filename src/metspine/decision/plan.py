@@ -132,7 +132,7 @@ def _label(dim: str, value: object) -> str:
 
 
 DetailsFn = Callable[[str], dict[str, Any]]
-ExtraReasonsFn = Callable[[str], list[Reason]]
+ExtraReasonsFn = Callable[[str], list[Reason | dict[str, Any]]]
 
 
 class Skeleton(NamedTuple):
@@ -227,11 +227,12 @@ def plan(
     """Recommendations for one lesion: the memoised skeleton plus case-specific details."""
     recs: list[Recommendation] = []
     for sk in skeleton(inp):
-        reasons: list[dict[str, Any]] = [
+        reasons: list[Reason | dict[str, Any]] = [
             {"text": text, "references": list(refs)} for text, refs in sk.reasons
         ]
         if extra_reasons is not None:
-            reasons.extend(r.model_dump() for r in extra_reasons(sk.code))
+            # Reason instances pass through validation as they are; dicts are validated once.
+            reasons.extend(extra_reasons(sk.code))
         recs.append(
             Recommendation.model_validate(
                 {

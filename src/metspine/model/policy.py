@@ -288,22 +288,26 @@ class Policy(BaseModel):
         The engine uses it for results that are pure functions of the policy and a few hashable
         inputs (e.g. a regimen choice); it changes speed, never a result.
         """
+        # Read the private dict directly: pydantic's __getattr__ for private attributes is slow.
+        memo: dict[Hashable, Any] = self.__pydantic_private__["_memo"]  # type: ignore[index]
         try:
-            return cast(T, self._memo[key])
+            return cast(T, memo[key])
         except KeyError:
             value = compute()
-            if len(self._memo) < 4096:
-                self._memo[key] = value
+            if len(memo) < 16384:
+                memo[key] = value
             return value
 
     def sha256(self) -> str:
         """SHA-256 of the canonical JSON (computed once; the policy is immutable)."""
-        if not self._sha256:
+        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
+        digest: str = private["_sha256"]
+        if not digest:
             canonical = json.dumps(
                 self.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
             )
-            self._sha256 = hashlib.sha256(canonical.encode()).hexdigest()
-        return self._sha256
+            digest = private["_sha256"] = hashlib.sha256(canonical.encode()).hexdigest()
+        return digest
 
 
 DEFAULT_POLICY_NAME = "default"
