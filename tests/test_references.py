@@ -24,7 +24,8 @@ def _strs(node: ast.AST) -> list[str]:
 
 def _cited_in_code(path: Path) -> list[str]:
     """Reference keys as the code cites them: references=/refs= arguments, *REF* constants, and the
-    (text, (keys…)) pairs of the rule tables."""
+    (text, (keys…)) pairs of the NOMS rule table (decision/rules.py)."""
+    rule_table = path.name == "rules.py" and path.parent.name == "decision"
     tree = ast.parse(path.read_text(encoding="utf-8"))
     out: list[str] = []
     for node in ast.walk(tree):
@@ -40,7 +41,8 @@ def _cited_in_code(path: Path) -> list[str]:
                 else:
                     out.extend(_strs(value))
         elif (
-            isinstance(node, ast.Tuple)
+            rule_table
+            and isinstance(node, ast.Tuple)
             and len(node.elts) == 2
             and isinstance(node.elts[1], ast.Tuple | ast.List)
             and isinstance(node.elts[0], ast.Constant | ast.JoinedStr | ast.BinOp)

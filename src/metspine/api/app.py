@@ -16,7 +16,8 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
 from metspine import __version__
-from metspine.api import problems
+from metspine.api import cdshooks, problems
+from metspine.api.cds_auth import CdsConfig
 from metspine.api.routes import admin, auth, cases, plan_checks
 from metspine.api.settings import Settings
 from metspine.knowledge import KNOWLEDGE_VERSION
@@ -80,7 +81,9 @@ class RouteLog:
                          1000 * (time.perf_counter() - start))  # fmt: skip
 
 
-def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, store: Store | None = None, cds: CdsConfig | None = None
+) -> FastAPI:
     settings = (settings or Settings()).with_secret()
     if store is None:
         store = Store(settings.db_url)
@@ -100,6 +103,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     for module in (auth, cases, plan_checks, admin):
         api.include_router(module.router)
     app.include_router(api)
+    cdshooks.install(
+        app, cds
+    )  # CDS Hooks 2.0: /cds-services (METSPINE_CDS_CONFIG when cds is None)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -74,14 +74,17 @@ def cds_orders() -> CdsOrders:
     classes: dict[str, OrderClass] = {}
     for name in CLASS_ORDER:
         row = raw["class"][name]
-        codes = frozenset((_system(c["system"], systems, ours), str(c["code"])) for c in row["codes"])
+        codes = frozenset(
+            (_system(c["system"], systems, ours), str(c["code"])) for c in row["codes"]
+        )
         alternatives = "|".join(f"(?:{p})" for p in row["patterns"])
+        cited = tuple(str(k) for k in row.get("references", ()))
         classes[name] = OrderClass(
             name=name,
             display=str(row["display"]),
             codes=codes,
             pattern=re.compile(rf"(?<![a-z0-9])(?:{alternatives})(?![a-z0-9])", re.IGNORECASE),
-            references=tuple(str(k) for k in row.get("references", ())),
+            references=cited,
         )
     extra = set(raw["class"]) - set(CLASS_ORDER)
     if extra:
@@ -92,7 +95,9 @@ def cds_orders() -> CdsOrders:
         ours=ours,
         classes=classes,
         consult_statuses=frozenset(str(s) for s in raw["consult"]["statuses"]),
-        consult_code=Code(_system(code["system"], systems, ours), str(code["code"]), code.get("display")),
+        consult_code=Code(
+            _system(code["system"], systems, ours), str(code["code"]), code.get("display")
+        ),
         consult_text=str(sugg["text"]),
         override_reasons=tuple(
             OverrideReason(str(r["code"]), str(r["display"])) for r in raw["override_reason"]
