@@ -154,3 +154,18 @@ def test_console_script_exit_code_from_a_real_process(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "lesions[0].escc" in proc.stderr
+
+
+def test_assess_html_and_pdf_reports(tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    res = runner.invoke(app, ["assess", str(DEMO), "--format", "html"])
+    assert res.exit_code == 0, res.output
+    assert "<html" in res.stdout and "demo-001" in res.stdout and "separation surgery" in res.stdout
+    pdf = tmp_path / "r.pdf"
+    res = runner.invoke(app, ["assess", str(DEMO), "--format", "pdf", "-o", str(pdf)])
+    assert res.exit_code == 0, res.output
+    text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "demo-001" in text and "SINS 11" in text and "laufer2013_noms" in text
+    res = runner.invoke(app, ["assess", str(DEMO), "--format", "pdf"])
+    assert res.exit_code == 2 and "-o" in res.stderr

@@ -30,6 +30,13 @@ class Fmt(StrEnum):
     json = "json"
 
 
+class AssessFmt(StrEnum):
+    text = "text"
+    json = "json"
+    html = "html"
+    pdf = "pdf"
+
+
 def fail(message: str) -> typer.Exit:
     """Print an input error to stderr; the caller raises the returned Exit(2)."""
     err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
@@ -61,7 +68,7 @@ def _case_error(exc: CaseError) -> typer.Exit:
 def assess(
     case: Annotated[Path, typer.Argument(help="Case file (YAML or JSON, metspine.case/1)")],
     policy: Annotated[Path | None, typer.Option("--policy", help="Policy TOML file")] = None,
-    fmt: Annotated[Fmt, typer.Option("--format", help="Output format")] = Fmt.text,
+    fmt: Annotated[AssessFmt, typer.Option("--format", help="Output format")] = AssessFmt.text,
     out: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file")] = None,
 ) -> None:
     """Assess one case: scores, NOMS pillars, ordered options with reasons, safety, missing data."""
@@ -71,7 +78,21 @@ def assess(
     except CaseError as exc:
         raise _case_error(exc) from exc
     a = run_assess(c, pol)
-    if fmt is Fmt.json:
+    if fmt in (AssessFmt.html, AssessFmt.pdf):
+        from metspine.web.standalone import report_html, report_pdf
+
+        if fmt is AssessFmt.pdf:
+            if out is None:
+                raise fail("--format pdf needs -o FILE")
+            _write_atomic_bytes(out, report_pdf(a))
+            return
+        html = report_html(a)
+        if out:
+            _write_atomic(out, html)
+        else:
+            sys.stdout.write(html)
+        return
+    if fmt is AssessFmt.json:
         text = json.dumps(a.model_dump(mode="json"), indent=2, ensure_ascii=False)
         if out:
             _write_atomic(out, text + "\n")
@@ -84,6 +105,12 @@ def assess(
         _write_atomic(out, buf.export_text())
     else:
         render(a, _console())
+
+
+def _write_atomic_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
 
 
 def _write_atomic(path: Path, text: str) -> None:
