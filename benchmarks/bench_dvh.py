@@ -3,7 +3,8 @@
 Compares three programs on the same RTDOSE + RTSTRUCT (tests/data/dicom-rt), each started afresh per
 run (interpreter start-up, imports, file reading and all ROIs included), like hyperfine would:
 
-- metspine: ``python -m metspine.dosimetry`` with this interpreter;
+- metspine: ``python -m metspine.dosimetry`` with this interpreter (its default splits the work
+  over two forked processes; ``--serial`` also times one process);
 - dicompyler-core (default settings, ``dvhcalc.get_dvh`` per ROI) from a throw-away venv, because
   its PyPI release needs pydicom < 3:
   ``python3 -m venv /tmp/dchvenv && /tmp/dchvenv/bin/pip install dicompyler-core "pydicom<3"``
@@ -13,7 +14,8 @@ run (interpreter start-up, imports, file reading and all ROIs included), like hy
   (or set PLASTIMATCH to the binary).
 
 A competitor that is not installed is skipped with a note. Not part of the test run:
-``python benchmarks/bench_dvh.py [--runs 7]``.
+``python benchmarks/bench_dvh.py [--runs 7] [--serial]``. The load average is printed before and after:
+other work on the machine skews the figures, the two-process run most.
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="timed runs per program")
     parser.add_argument(
-        "--parallel", action="store_true", help="also time metspine with --parallel (fork)"
+        "--serial", action="store_true", help="also time metspine with --serial (one process)"
     )
     args = parser.parse_args()
     print(f"DVH of all ROIs of {STRUCT.relative_to(ROOT)} on {DOSE.relative_to(ROOT)}")
@@ -102,11 +104,11 @@ def main() -> int:
         sys.executable, "-m", "metspine.dosimetry", "--dose", str(DOSE), "--struct", str(STRUCT),
         "--d-cc", "0.03,0.1", "--d-pct", "2,50,98", "--v-gy", "5,10,13.3",
     ]  # fmt: skip
+    print(f"load average before: {Path('/proc/loadavg').read_text().split()[:3]}")
     results["metspine"] = report("metspine (python -m)", time_command(metspine_cmd, args.runs))
-    if args.parallel:
-        results["metspine --parallel"] = report(
-            "metspine (python -m, --parallel)",
-            time_command([*metspine_cmd, "--parallel"], args.runs),
+    if args.serial:
+        results["metspine --serial"] = report(
+            "metspine (python -m, --serial)", time_command([*metspine_cmd, "--serial"], args.runs)
         )
 
     dch = dicompyler_python()
@@ -135,6 +137,7 @@ def main() -> int:
                 "plastimatch dvh (bin 0.01 Gy)", time_command(cmd, args.runs, cwd=Path(tmp))
             )
 
+    print(f"load average after: {Path('/proc/loadavg').read_text().split()[:3]}")
     base = results["metspine"]
     print()
     for name, median in results.items():

@@ -32,8 +32,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--d-pct", default="2,50,98", help="comma-separated percentages")
     parser.add_argument("--v-gy", default="", help="comma-separated doses in Gy")
     parser.add_argument("--allow-relative", action="store_true", help="accept RELATIVE dose")
-    parser.add_argument(
-        "--parallel", action="store_true", help="split large plans over two processes (fork)"
+    split = parser.add_mutually_exclusive_group()
+    split.add_argument(
+        "--parallel",
+        dest="parallel",
+        action="store_true",
+        default=True,
+        help="split large plans over two processes (fork; the default, identical results)",
+    )
+    split.add_argument(
+        "--serial", dest="parallel", action="store_false", help="compute in this process only"
     )
     args = parser.parse_args(argv)
     try:
