@@ -61,6 +61,8 @@ def patient_scores(case: Case, policy: Policy) -> dict[str, ScoreResult]:
     memo = policy.memo
     mbauer = bauer_modified(case)
     perf = (p.kps, p.ecog)
+    # Memo keys of plain values: comparing pydantic models as keys is slow.
+    comorb = tuple(p.comorbidities.__dict__.values())
     return {
         "kps": memo(("kps", perf), lambda: kps_score(p, policy)),
         "ecog": memo(("ecog", perf), lambda: ecog_score(p, policy)),
@@ -74,9 +76,9 @@ def patient_scores(case: Case, policy: Policy) -> dict[str, ScoreResult]:
             ("van_der_linden", perf, c.primary, c.visceral_metastases),
             lambda: van_der_linden(case, policy),
         ),
-        "mfi5": memo(("mfi5", p.comorbidities), lambda: mfi5(p, policy)),
+        "mfi5": memo(("mfi5", comorb), lambda: mfi5(p, policy)),
         "mstfi": memo(
-            ("mstfi", p.comorbidities, p.admission, p.anterior_or_combined_approach_planned),
+            ("mstfi", comorb, p.admission, p.anterior_or_combined_approach_planned),
             lambda: mstfi(p, policy),
         ),
     }
@@ -214,7 +216,10 @@ def _lesion(
         neurologic=policy.memo(
             (
                 "neurologic",
-                summary,
+                summary.grade,
+                summary.group,
+                summary.treated_as,
+                summary.note,
                 lesion.myelopathy,
                 lesion.functional_radiculopathy,
                 lesion.motor_deficit,
@@ -279,8 +284,14 @@ def _lesion(
 
     long_months = policy.surgery.long_survival_months
 
+    surgical_cache: dict[str, surgery.Extra] = {}
+
     def surgical(code: str) -> surgery.Extra:
-        return surgery.option_extra(facts, code, long_months)
+        # option_extra is memoised on (facts, code); hashing facts once per code is enough.
+        got = surgical_cache.get(code)
+        if got is None:
+            got = surgical_cache[code] = surgery.option_extra(facts, code, long_months)
+        return got
 
     def details(code: str) -> dict[str, Any]:
         out: dict[str, Any] = {}

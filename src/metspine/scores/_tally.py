@@ -38,7 +38,7 @@ class Tally:
     """Collects the components of one score."""
 
     __slots__ = (
-        "_hi_extra", "_known", "_lo_extra", "bands", "components", "direction", "missing",
+        "_hi_extra", "_known", "_lo_extra", "_unknown", "bands", "components", "direction", "missing",
         "name", "notes", "references", "version",
     )  # fmt: skip
 
@@ -61,6 +61,7 @@ class Tally:
         self._hi_extra = 0.0
         self.missing: list[str] = []
         self.notes: list[str] = []
+        self._unknown = False
 
     def add(self, item: str, input_: str, points: float, note: str | None = None) -> None:
         self.components.append({"item": item, "input": input_, "points": points, "note": note})
@@ -71,6 +72,7 @@ class Tally:
     ) -> None:
         pts = list(possible)
         self.components.append({"item": item, "input": "unknown", "points": None, "note": note})
+        self._unknown = True
         self.missing.append(missing_field)
         self._lo_extra += min(pts)
         self._hi_extra += max(pts)
@@ -89,6 +91,7 @@ class Tally:
             self.add(item, input_, pts[0], note)
             return
         self.components.append({"item": item, "input": input_, "points": None, "note": note})
+        self._unknown = True
         if missing_field is not None:
             self.missing.append(missing_field)
         self._lo_extra += pts[0]
@@ -102,7 +105,7 @@ class Tally:
         t = transform or (lambda x: x)
         lo = t(self._known + self._lo_extra)
         hi = t(self._known + self._hi_extra)
-        complete = lo == hi and not any(c["points"] is None for c in self.components)
+        complete = lo == hi and not self._unknown
         if complete:
             value = _num(lo)
             band = band_of(value, self.bands)
