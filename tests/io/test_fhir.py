@@ -422,3 +422,23 @@ def test_codesystem_covers_the_engines_code_lists() -> None:
         rules = set(tomllib.loads(safety.read_text(encoding="utf-8")))
         assert rules - set(CODES.safety) == set()
     assert set(histology_codes()) == set(CODES.primary)
+
+
+def test_round_trip_keeps_every_case_field() -> None:
+    """A case with every optional field filled (beyond the demo cases) survives the round trip."""
+    data = yaml.safe_load(EXAMPLES[0].read_text(encoding="utf-8"))
+    data["patient"]["mri_surveillance_planned"] = True
+    data["patient"]["anterior_or_combined_approach_planned"] = False
+    data["cancer"]["tomita_growth"] = "moderate"
+    data["cancer"]["katagiri_growth"] = "moderate"
+    data["cancer"]["tissue_diagnosis"] = True
+    data["cancer"]["suspected_lymphoma"] = False
+    lesion = data["lesions"][0]
+    lesion["deformity_needs_in_situ_contouring"] = False
+    lesion["solitary"] = True
+    lesion["prior_surgery"] = False
+    lesion["motor_deficit"] = True
+    lesion["motor_deficit_onset_days"] = 3
+    case = Case.model_validate(data)
+    back = case_from_bundle(export_bundle(case), "bundle").case
+    assert back == case
