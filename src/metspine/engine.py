@@ -59,7 +59,14 @@ def patient_scores(case: Case, policy: Policy) -> dict[str, ScoreResult]:
     """
     p, c = case.patient, case.cancer
     memo = policy.memo
-    mbauer = bauer_modified(case)
+    # What Tomita and (modified) Bauer read: the primary, visceral/brain disease, the skeletal counts
+    # and the lesions' extent (for "solitary"), and the fracture item.
+    burden = (
+        c.primary, c.tomita_growth, c.visceral_metastases, c.brain_metastases,
+        c.extraspinal_bone_metastases, c.vertebral_metastases, len(case.lesions),
+        len(case.lesions[0].levels) if case.lesions else 0,
+    )  # fmt: skip
+    mbauer = memo(("bauer_modified", burden), lambda: bauer_modified(case))
     perf = (p.kps, p.ecog)
     # Memo keys of plain values: comparing pydantic models as keys is slow.
     comorb = tuple(p.comorbidities.__dict__.values())
@@ -67,8 +74,8 @@ def patient_scores(case: Case, policy: Policy) -> dict[str, ScoreResult]:
         "kps": memo(("kps", perf), lambda: kps_score(p, policy)),
         "ecog": memo(("ecog", perf), lambda: ecog_score(p, policy)),
         "tokuhashi_revised": tokuhashi(case, policy),
-        "tomita": tomita(case),
-        "bauer": bauer(case),
+        "tomita": memo(("tomita", burden), lambda: tomita(case)),
+        "bauer": memo(("bauer", burden, c.pathological_fracture), lambda: bauer(case)),
         "bauer_modified": mbauer,
         "nesms": nesms(case, policy, mbauer),
         "katagiri_new": katagiri(case, policy),

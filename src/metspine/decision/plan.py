@@ -146,7 +146,7 @@ class Skeleton(NamedTuple):
     rules: tuple[str, ...]
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=32768)
 def skeleton(inp: Inputs) -> tuple[Skeleton, ...]:
     """The merged options for one set of pillar possibilities, strongest first.
 
