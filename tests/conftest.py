@@ -6,7 +6,16 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import os
+
 import pytest
+from hypothesis import settings
+
+# In CI the property tests run a fixed, reproducible set of examples (a failure there is then a real
+# regression, never a new random draw); locally they keep exploring.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -259,7 +259,10 @@ class DVH:
         if isinstance(found, tuple):
             return found
         dose = np.concatenate((self.low, self.high))
-        order = _sort_order(dose)
+        # An exact (float64, stable) order: the float32 keys of _sort_order can swap ends closer
+        # than 1e-7 relative, which would break the curve's monotonicity in dose. Only plots and
+        # tests read the full vertex list, so the slower sort costs nothing on the metric path.
+        order = np.argsort(dose, kind="stable")
         dose = dose[order]
         rho = np.cumsum(np.concatenate((self.density, -self.density))[order])
         below = np.empty(dose.size)
