@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Any
-
-import os
 
 import pytest
 from hypothesis import settings
