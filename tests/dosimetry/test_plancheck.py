@@ -14,7 +14,7 @@ import pytest
 import yaml
 from dosimetry_phantoms import Roi, circle, grid, write_dose, write_struct
 from tests.conftest import make_case
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from metspine.cli import app
 from metspine.dosimetry.plancheck import plan_check
@@ -43,6 +43,13 @@ def spine(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
+def check_cli(spine: dict[str, Path], dose: str, *extra: str) -> Result:
+    """Run `metspine plan-check` on the spine phantom in 2 fractions."""
+    args = ["plan-check", "--dose", str(spine[dose]), "--struct", str(spine["struct"]),
+            "--fractions", "2", *extra]  # fmt: skip
+    return runner.invoke(app, args)
+
+
 def cord_row(out: dict[str, object]) -> dict[str, object]:
     rows = [r for r in out["limits"] if r["structure"] == "thecal_sac"]  # type: ignore[union-attr]
     assert len(rows) == 1
@@ -50,20 +57,7 @@ def cord_row(out: dict[str, object]) -> dict[str, object]:
 
 
 def test_plan_passes_with_margin(spine: dict[str, Path]) -> None:
-    res = runner.invoke(
-        app,
-        [
-            "plan-check",
-            "--dose",
-            str(spine["low"]),
-            "--struct",
-            str(spine["struct"]),
-            "--fractions",
-            "2",
-            "--format",
-            "json",
-        ],
-    )
+    res = check_cli(spine, "low", "--format", "json")
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     row = cord_row(out)
@@ -99,9 +93,7 @@ def test_reirradiation_budget_from_the_case(spine: dict[str, Path], tmp_path: Pa
         {"dose_gy": 20, "fractions": 5, "end_date": "2026-03-27"}]})  # fmt: skip
     path = tmp_path / "case.yaml"
     path.write_text(yaml.safe_dump(case), encoding="utf-8")
-    res = runner.invoke(app, ["plan-check", "--dose", str(spine["low"]), "--struct",
-                              str(spine["struct"]), "--fractions", "2", "--case", str(path),
-                              "--format", "json"])  # fmt: skip
+    res = check_cli(spine, "low", "--case", str(path), "--format", "json")
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     row = cord_row(out)
@@ -123,20 +115,7 @@ def test_missing_cord_structure_is_not_judged(spine: dict[str, Path], tmp_path: 
 def test_explicit_cord_name_wins_and_must_exist(spine: dict[str, Path]) -> None:
     check = plan_check(spine["low"], spine["struct"], 2, Policy().radiation, cord="PTV")
     assert check.roles["thecal_sac"] == "PTV"
-    res = runner.invoke(
-        app,
-        [
-            "plan-check",
-            "--dose",
-            str(spine["low"]),
-            "--struct",
-            str(spine["struct"]),
-            "--fractions",
-            "2",
-            "--cord",
-            "Nope",
-        ],
-    )
+    res = check_cli(spine, "low", "--cord", "Nope")
     assert res.exit_code == 2 and "Nope" in res.stderr
 
 
@@ -153,19 +132,6 @@ def test_bad_inputs_exit_2(spine: dict[str, Path], tmp_path: Path) -> None:
 
 def test_plot_is_written(spine: dict[str, Path], tmp_path: Path) -> None:
     png = tmp_path / "dvh.png"
-    res = runner.invoke(
-        app,
-        [
-            "plan-check",
-            "--dose",
-            str(spine["low"]),
-            "--struct",
-            str(spine["struct"]),
-            "--fractions",
-            "2",
-            "--plot",
-            str(png),
-        ],
-    )
+    res = check_cli(spine, "low", "--plot", str(png))
     assert res.exit_code == 0, res.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -14,22 +14,15 @@ from rich.console import Console
 
 from metspine.cli._app import app
 from metspine.cli.commands import fail, load_policy
+from metspine.decision.surgery import SURGICAL_CODES
 from metspine.engine import assess as run_assess
 from metspine.io.casefile import load_case
 from metspine.model.assessment import Assessment
 from metspine.model.validation import CaseError
 
-PROCEDURES = (
-    "stabilization",
-    "separation_surgery_then_sbrt",
-    "decompression_then_rt",
-    "litt_then_sbrt",
-    "endoscopic_decompression",
-    "en_bloc_resection",
-    "preoperative_embolization",
-    "cement_augmentation",
-    "ablation",
-)
+# The procedures a pre-procedure checklist covers: the operations that open the spine (the engine's
+# own list) plus the image-guided interventions.
+PROCEDURES = SURGICAL_CODES | {"preoperative_embolization", "cement_augmentation", "ablation"}
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 MARK = {"critical": "!!", "warning": "! ", "info": "  "}
 DETAIL_KEYS = (
