@@ -7,6 +7,7 @@ structure's DVH must not depend on the batch size.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -192,14 +193,16 @@ def test_parallel_run_is_bit_identical_for_every_structure(
 def test_body_is_split_into_blocks_and_both_processes_get_work(
     example_plan: tuple[Path, Path],
 ) -> None:
-    dose, sset = dvh_module.load_plan(*example_plan)
-    spacing = sset.typical_plane_spacing_mm()
-    slabs = {
-        i: dvh_module._slabs(dose, s, spacing, dvh_module.DEFAULT_FINE_PITCH_MM)
-        for i, s in enumerate(sset.structures)
-        if not s.is_empty
-    }
-    body = sset.names.index("BODY")
-    assert len(slabs[body].blocks()) >= 2
-    bins = dvh_module._schedule(list(range(len(sset.structures))), slabs)
+    _, sset = dvh_module.load_plan(*example_plan)
+    body = sset.structures[sset.names.index("BODY")]
+    blocks = dvh_module.plane_blocks(dvh_module.plane_costs(body))
+    assert len(blocks) >= 2
+    # The blocks tile the contour planes in order, without gaps or overlaps.
+    assert blocks[0][0] == 0 and blocks[-1][1] == len(body.planes)
+    assert all(b0[1] == b1[0] for b0, b1 in itertools.pairwise(blocks))
+    bins = dvh_module._schedule(list(range(len(sset.structures))), sset)
     assert bins is not None and bins[0] and bins[1]
+    # Every part of BODY is scheduled exactly once, and nothing else is split.
+    tasks = [t for b in bins for t in b]
+    assert sorted(k for kind, _, k in tasks if kind == "part") == list(range(len(blocks)))
+    assert len(tasks) == len(set(tasks))

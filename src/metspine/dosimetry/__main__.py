@@ -64,4 +64,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    code = main()
+    # Everything is written: leave without tearing the interpreter down (freeing every module and
+    # array costs ~30 ms, a tenth of a whole run, and has nothing left to do).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

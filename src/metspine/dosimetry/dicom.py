@@ -27,6 +27,7 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 
 from metspine.dosimetry.errors import DosimetryInputError
+from metspine.dosimetry.geometry import median
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -129,7 +130,7 @@ class StructureSet:
             return None
         all_gaps = np.concatenate(gaps)
         all_gaps = all_gaps[all_gaps > PLANE_TOLERANCE_MM]
-        return float(np.median(all_gaps)) if all_gaps.size else None
+        return median(all_gaps) if all_gaps.size else None
 
 
 def _fold(name: str) -> str:

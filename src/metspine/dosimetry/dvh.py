@@ -46,7 +46,7 @@ from metspine.dosimetry.dicom import (
     read_structures,
 )
 from metspine.dosimetry.errors import DosimetryInputError
-from metspine.dosimetry.geometry import Lattice, plane_area, sample_planes, slab_bounds
+from metspine.dosimetry.geometry import Lattice, median, plane_area, sample_planes, slab_bounds
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -475,9 +475,48 @@ class _Samples:
         )
 
 
+def plane_costs(structure: Structure) -> FloatArray:
+    """A work estimate per contour plane (mm²): its bounding box, plus its vertices (the boundary).
+
+    Computed from the contours alone (a few array operations per structure), so a parallel run can
+    plan its split before any structure is sampled.
+    """
+    planes = list(structure.planes.values())
+    if not planes:
+        return np.empty(0)
+    n_vertices = np.array([sum(len(poly) for poly in polys) for polys in planes], dtype=np.intp)
+    pts = np.concatenate([poly for polys in planes for poly in polys])
+    starts = np.cumsum(n_vertices) - n_vertices
+    span = np.maximum.reduceat(pts, starts, axis=0) - np.minimum.reduceat(pts, starts, axis=0)
+    return np.asarray(span[:, 0] * span[:, 1] + 50.0 * n_vertices, dtype=np.float64)
+
+
+def plane_blocks(costs: FloatArray) -> list[tuple[int, int]]:
+    """Runs of consecutive contour planes, each of about ``_BLOCK_COST`` (one run for most).
+
+    A structure is sampled block by block; the split depends on the geometry only, never on how
+    many processes share the work, so serial and parallel runs give identical results.
+    """
+    n_planes = int(costs.size)
+    if n_planes == 0:
+        return []
+    total = float(costs.sum())
+    n = min(n_planes, max(1, round(total / _BLOCK_COST)))
+    if n <= 1:
+        return [(0, n_planes)]
+    cum = np.cumsum(costs)
+    cuts = np.searchsorted(cum, total * np.arange(1, n) / n, side="left") + 1
+    edges = sorted({0, *np.clip(cuts, 1, n_planes - 1).tolist(), n_planes})
+    return list(itertools.pairwise(edges))
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class _Slabs:
-    """A structure's usable planes: polygons, exact areas, slabs clipped to the grid, scanlines."""
+    """A structure's usable planes: polygons, exact areas, slabs clipped to the grid, scanlines.
+
+    ``contour_plane`` is each usable plane's index among all the structure's contour planes, and
+    ``contour_blocks`` the structure's :func:`plane_blocks` in those indices.
+    """
 
     planes: list[list[FloatArray]]
     area: FloatArray
@@ -486,33 +525,14 @@ class _Slabs:
     n_fine: npt.NDArray[np.intp]
     volume_mm3: float
     outside_mm3: float
+    contour_plane: npt.NDArray[np.intp]
+    contour_blocks: list[tuple[int, int]]
 
     def blocks(self) -> list[tuple[int, int]]:
-        """Runs of consecutive planes, each of about ``_BLOCK_COST`` (one run for most structures).
-
-        A structure is sampled block by block; the split depends on the geometry only, never on
-        how many processes share the work, so serial and parallel runs give identical results.
-        """
-        if not self.planes:
-            return []
-        cost = self.plane_costs()
-        total = float(cost.sum())
-        n = min(len(self.planes), max(1, round(total / _BLOCK_COST)))
-        if n <= 1:
-            return [(0, len(self.planes))]
-        cum = np.cumsum(cost)
-        cuts = np.searchsorted(cum, total * np.arange(1, n) / n, side="left") + 1
-        edges = sorted({0, *np.clip(cuts, 1, len(self.planes) - 1).tolist(), len(self.planes)})
-        return list(itertools.pairwise(edges))
-
-    def plane_costs(self) -> FloatArray:
-        """A work estimate per plane (mm²): its bounding box, plus its vertices (the boundary)."""
-        out = np.empty(len(self.planes))
-        for k, polygons in enumerate(self.planes):
-            pts = polygons[0] if len(polygons) == 1 else np.concatenate(polygons)
-            span = pts.max(axis=0) - pts.min(axis=0)
-            out[k] = float(span[0] * span[1]) + 50.0 * pts.shape[0]
-        return out
+        """Each contour block as a run of usable planes (possibly empty), in plane order."""
+        bounds = np.searchsorted(self.contour_plane, [a for a, _ in self.contour_blocks])
+        ends = [*bounds.tolist()[1:], len(self.planes)]
+        return list(zip(bounds.tolist(), ends, strict=True))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -547,7 +567,7 @@ def _slabs(
     plane_z = np.fromiter(structure.planes, dtype=np.float64)
     if default_spacing_mm is None:
         default_spacing_mm = (
-            float(np.median(np.diff(dose.zs))) if dose.zs.size > 1 else dose.slice_thickness_mm
+            median(np.diff(dose.zs)) if dose.zs.size > 1 else dose.slice_thickness_mm
         )
     if not default_spacing_mm:
         raise DosimetryInputError(
@@ -565,8 +585,9 @@ def _slabs(
     used_ca: list[float] = []
     used_cb: list[float] = []
     used_fine: list[int] = []
-    for (z, polygons), za, zb in zip(
-        structure.planes.items(), lo.tolist(), hi.tolist(), strict=True
+    used_index: list[int] = []
+    for k, ((z, polygons), za, zb) in enumerate(
+        zip(structure.planes.items(), lo.tolist(), hi.tolist(), strict=True)
     ):
         exact_area = plane_area(polygons)
         if exact_area <= 0:
@@ -586,6 +607,7 @@ def _slabs(
         # boundary holds a tiny share of the volume (r/40 keeps the area error well under 0.1 %).
         pitch = min(max(fine_pitch_mm, math.sqrt(exact_area / math.pi) / 40.0), 0.5 * max(hx, hy))
         used.append(polygons)
+        used_index.append(k)
         used_area.append(exact_area)
         used_ca.append(ca)
         used_cb.append(cb)
@@ -598,6 +620,8 @@ def _slabs(
         n_fine=np.asarray(used_fine, dtype=np.intp),
         volume_mm3=volume_mm3,
         outside_mm3=outside_mm3,
+        contour_plane=np.asarray(used_index, dtype=np.intp),
+        contour_blocks=plane_blocks(plane_costs(structure)),
     )
 
 
@@ -609,6 +633,11 @@ def _spacing(dose: DoseGrid) -> tuple[float, float]:
 
 def _part(dose: DoseGrid, slabs: _Slabs, start: int, stop: int) -> _Part:
     """Sample planes ``start:stop`` of a structure and read each sample's dose distribution."""
+    if stop <= start:
+        nothing = np.empty(0)
+        return _Part(
+            0, nothing, nothing, nothing, nothing, 0, nothing, nothing, -math.inf, math.inf
+        )
     xs, ys = dose.xs, dose.ys
     nx, ny = xs.size, ys.size
     hx, hy = _spacing(dose)
@@ -1046,9 +1075,9 @@ _ASSEMBLY_SHARE = 0.15
 _STRUCTURE_OVERHEAD = 7.0e4
 _PARALLEL_MIN_COST = 2.0e6
 
-# A unit of work: ("whole", structure index, 0, 0) -> StructureMetrics, or
-# ("part", structure index, first plane, end plane) -> _Part.
-_Task = tuple[str, int, int, int]
+# A unit of work: ("whole", structure index, 0) -> StructureMetrics, or
+# ("part", structure index, block number) -> _Part.
+_Task = tuple[str, int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -1059,16 +1088,32 @@ class _MetricParams:
     spacing: float | None
 
 
-def _run_task(
-    dose: DoseGrid, sset: StructureSet, slabs: dict[int, _Slabs], task: _Task, p: _MetricParams
-) -> StructureMetrics | _Part:
-    kind, i, a, b = task
-    if kind == "part":
-        return _part(dose, slabs[i], a, b)
-    sl = slabs[i]
-    parts = [_part(dose, sl, a, b) for a, b in sl.blocks()]
-    sd = _assemble(dose, sset.structures[i], sl, parts)
-    return metrics_from_dvh(sd, p.d_cc, p.d_pct, p.v_gy)
+@dataclass(slots=True)
+class _Worker:
+    """What one process of a parallel run has read and prepared (slabs are built on first use)."""
+
+    dose: DoseGrid
+    sset: StructureSet
+    params: _MetricParams
+    slabs: dict[int, _Slabs] = field(default_factory=dict)
+
+    def slabs_of(self, i: int) -> _Slabs:
+        found = self.slabs.get(i)
+        if found is None:
+            found = _slabs(
+                self.dose, self.sset.structures[i], self.params.spacing, DEFAULT_FINE_PITCH_MM
+            )
+            self.slabs[i] = found
+        return found
+
+    def run(self, task: _Task) -> StructureMetrics | _Part:
+        kind, i, k = task
+        sl = self.slabs_of(i)
+        if kind == "part":
+            return _part(self.dose, sl, *sl.blocks()[k])
+        parts = [_part(self.dose, sl, a, b) for a, b in sl.blocks()]
+        sd = _assemble(self.dose, self.sset.structures[i], sl, parts)
+        return metrics_from_dvh(sd, self.params.d_cc, self.params.d_pct, self.params.v_gy)
 
 
 def _send(fd: int, payload: object) -> None:
@@ -1102,27 +1147,26 @@ def _receive(fd: int) -> object:
     return pickle.loads(head, buffers=buffers)
 
 
-def _schedule(
-    chosen: list[int], slabs: dict[int, _Slabs]
-) -> tuple[list[_Task], list[_Task]] | None:
+def _schedule(chosen: list[int], sset: StructureSet) -> tuple[list[_Task], list[_Task]] | None:
     """Tasks for this process and for the child (longest first, to the less loaded), or None.
 
-    This process also assembles the block-split structures, so it starts with their sorts.
+    Costs come from the contours alone (:func:`plane_costs`), so nothing is sampled before the
+    split. This process also assembles the block-split structures, so it starts with their share.
     """
     tasks: list[tuple[float, _Task]] = []
     loads = [0.0, 0.0]
     for i in dict.fromkeys(chosen):
-        sl = slabs.get(i)
-        if sl is None:
+        structure = sset.structures[i]
+        if structure.is_empty:
             continue
-        blocks = sl.blocks()
-        cost = sl.plane_costs()
+        cost = plane_costs(structure)
+        blocks = plane_blocks(cost)
         if len(blocks) == 1:
-            tasks.append((float(cost.sum()) + _STRUCTURE_OVERHEAD, ("whole", i, 0, 0)))
+            tasks.append((float(cost.sum()) + _STRUCTURE_OVERHEAD, ("whole", i, 0)))
             continue
         loads[0] += _ASSEMBLY_SHARE * float(cost.sum())
-        for a, b in blocks:
-            tasks.append(((1.0 - _ASSEMBLY_SHARE) * float(cost[a:b].sum()), ("part", i, a, b)))
+        for k, (a, b) in enumerate(blocks):
+            tasks.append(((1.0 - _ASSEMBLY_SHARE) * float(cost[a:b].sum()), ("part", i, k)))
     if sum(c for c, _ in tasks) + loads[0] < _PARALLEL_MIN_COST or len(tasks) < 2:
         return None
     bins: tuple[list[_Task], list[_Task]] = ([], [])
@@ -1144,38 +1188,34 @@ def _metrics_in_two_processes(
     """Split the work over this process and one forked child; None when not worth it.
 
     The units of work are whole structures and blocks of a large structure's planes (the blocks
-    every run uses, see :meth:`_Slabs.blocks`), so the results are bit-for-bit those of a serial
-    run. Fork (POSIX) shares the already-read files with the child for free; the child sends back
-    its metrics and its blocks' samples through a pipe. Should the child fail, this process does
-    its share.
+    every run uses, see :func:`plane_blocks`), so the results are bit-for-bit those of a serial
+    run. Fork (POSIX) shares the already-read files with the child for free; each process prepares
+    only the structures it samples, and the child sends back its metrics and its blocks' samples
+    through a pipe. Should the child fail, this process does its share.
     """
     if len(chosen) < 2 or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
         return None
-    params = _MetricParams(list(d_cc), list(d_pct), list(v_gy), sset.typical_plane_spacing_mm())
-    slabs = {
-        i: _slabs(dose, sset.structures[i], params.spacing, DEFAULT_FINE_PITCH_MM)
-        for i in dict.fromkeys(chosen)
-        if _empty_dvh(dose, sset.structures[i]) is None
-    }
-    bins = _schedule(chosen, slabs)
+    bins = _schedule(chosen, sset)
     if bins is None:
         return None
+    params = _MetricParams(list(d_cc), list(d_pct), list(v_gy), sset.typical_plane_spacing_mm())
+    worker = _Worker(dose, sset, params)
     mine, theirs = bins
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: compute its tasks, send them, and leave without cleanup
         try:
             os.close(read_fd)
-            _send(write_fd, [_run_task(dose, sset, slabs, t, params) for t in theirs])
+            _send(write_fd, [worker.run(t) for t in theirs])
         finally:
             os._exit(0)
     os.close(write_fd)
     try:
-        done = {t: _run_task(dose, sset, slabs, t, params) for t in mine}
+        done = {t: worker.run(t) for t in mine}
         try:
             received = _receive(read_fd)
         except (EOFError, pickle.UnpicklingError, ValueError):
-            received = [_run_task(dose, sset, slabs, t, params) for t in theirs]
+            received = [worker.run(t) for t in theirs]
     finally:
         os.close(read_fd)
         os.waitpid(pid, 0)
@@ -1185,15 +1225,16 @@ def _metrics_in_two_processes(
     out: list[StructureMetrics] = []
     for i in chosen:
         structure = sset.structures[i]
-        whole = done.get(("whole", i, 0, 0))
+        whole = done.get(("whole", i, 0))
         if isinstance(whole, StructureMetrics):
             out.append(whole)
             continue
-        if i not in slabs:
+        if structure.is_empty:
             sd = structure_dvh(dose, structure, default_spacing_mm=params.spacing)
         else:
-            parts = [done[("part", i, a, b)] for a, b in slabs[i].blocks()]
-            sd = _assemble(dose, structure, slabs[i], [p for p in parts if isinstance(p, _Part)])
+            sl = worker.slabs_of(i)
+            parts = [done[("part", i, k)] for k in range(len(sl.blocks()))]
+            sd = _assemble(dose, structure, sl, [p for p in parts if isinstance(p, _Part)])
         out.append(metrics_from_dvh(sd, d_cc, d_pct, v_gy))
     return out
 

@@ -34,6 +34,19 @@ IntArray = npt.NDArray[np.intp]
 GAP_FACTOR = 1.5
 
 
+def median(values: FloatArray) -> float:
+    """The median of a non-empty array, as ``np.median`` gives it.
+
+    ``np.median`` imports ``numpy.ma`` on its first call (about 7 ms, a fiftieth of a whole
+    ``metspine dvh`` run), for a few dozen plane gaps.
+    """
+    v = np.sort(np.asarray(values, dtype=np.float64).ravel())
+    if v.size == 0:
+        raise ValueError("the median of no values")
+    mid = v.size // 2
+    return float(v[mid]) if v.size % 2 else float((v[mid - 1] + v[mid]) / 2.0)
+
+
 def slab_bounds(plane_z: FloatArray, default_spacing_mm: float) -> tuple[FloatArray, FloatArray]:
     """Lower and upper z of the slab each contour plane stands for (the end-capping rule).
 
@@ -53,7 +66,7 @@ def slab_bounds(plane_z: FloatArray, default_spacing_mm: float) -> tuple[FloatAr
         half = 0.5 * default_spacing_mm
         return z - half, z + half
     gaps = np.diff(z)
-    typical = float(np.median(gaps))
+    typical = median(gaps)
     is_gap = gaps > GAP_FACTOR * typical
     half_up = np.where(is_gap, 0.5 * typical, 0.5 * gaps)  # from plane i towards plane i+1
     half_down = half_up.copy()  # from plane i+1 towards plane i
