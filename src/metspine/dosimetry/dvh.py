@@ -32,7 +32,7 @@ import math
 import os
 import pickle
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -53,27 +53,8 @@ FloatArray = npt.NDArray[np.float64]
 DEFAULT_FINE_PITCH_MM = 0.25
 # Narrowest sample distribution, relative to the dose scale (1e-5 × 14 Gy = 0.14 mGy).
 _MIN_WIDTH = 1e-5
-# Dose bins (at most; about one per 16 samples) of the tabulated distribution function that
-# metrics are refined from.
+# Dose bins of the tabulated distribution function that metrics are refined from.
 _BINS = 16384
-
-
-def _sort_order(values: FloatArray) -> npt.NDArray[np.intp]:
-    """The permutation that sorts ``values`` by their float32 rounding, ties by position.
-
-    Each value's float32 bits, mapped to an order-preserving unsigned integer, form the high half
-    of a 64-bit key whose low half is the position; sorting those keys (a plain, vectorised sort
-    of integers) is several times faster than an argsort. Values closer than float32 resolution
-    (1e-7 relative) keep their input order, which moves the curve by far less than that.
-    """
-    # Adding +0 turns -0.0 into +0.0, so equal values have equal bits.
-    bits = (values.astype(np.float32) + np.float32(0.0)).view(np.uint32)
-    negative = bits >= np.uint32(0x80000000)
-    bits = np.where(negative, ~bits, bits | np.uint32(0x80000000))
-    keys = bits.astype(np.uint64) << np.uint64(32)
-    keys |= np.arange(values.size, dtype=np.uint64)
-    keys.sort()
-    return (keys & np.uint64(0xFFFFFFFF)).astype(np.intp)
 
 
 def _read_below(d: FloatArray, f: FloatArray, dose: float) -> float:
@@ -88,25 +69,33 @@ def _read_below(d: FloatArray, f: FloatArray, dose: float) -> float:
     return float(f[k - 1] + t * (f[k] - f[k - 1]))
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class _Bins:
-    """The distribution function at ``n + 1`` evenly spaced doses, and each sample end's bin.
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The dose bins a DVH is tabulated on, and the narrowest sample distribution (``floor``).
 
-    Between two bin edges the function is fixed by its value and active density at the lower
-    edge plus the sample ends inside the bin, so a read-out touches one bin's ends only.
+    A structure's DVH uses the layout of its dose grid (:meth:`for_dose`): bins over the grid's
+    whole dose range, known before any sample is read, so every part of a structure, in whichever
+    process, bins its samples alike and the parts' tables simply add.
     """
 
     start: float
     width: float
-    below: FloatArray  # at the edges, scaled so that the last one is the total volume
-    active: FloatArray  # density of the samples spanning each edge (cm³ per dose unit)
-    low_bin: npt.NDArray[np.intp]
-    high_bin: npt.NDArray[np.intp]
-    scale: float
+    n: int
+    floor: float
 
-    @property
-    def n(self) -> int:
-        return int(self.below.size - 1)
+    @classmethod
+    def spanning(cls, lowest: float, highest: float, n: int = _BINS) -> Layout:
+        """Bins holding every sample end between ``lowest`` and ``highest`` (after widening)."""
+        floor = _MIN_WIDTH * max(abs(lowest), abs(highest), 1.0)
+        start = lowest - floor
+        return cls(start, (highest + floor - start) / n, n, floor)
+
+    @classmethod
+    def for_dose(cls, dose: DoseGrid) -> Layout:
+        """Every sample's dose is a weighted mean of grid values, so the grid's range holds it."""
+        if dose.dose.size == 0:
+            return cls.spanning(0.0, 0.0)
+        return cls.spanning(float(dose.dose.min()), float(dose.dose.max()))
 
     def edge(self, m: int) -> float:
         return self.start + m * self.width
@@ -114,25 +103,158 @@ class _Bins:
     def bin_of(self, dose: float) -> int:
         return min(max(int((dose - self.start) / self.width), 0), self.n - 1)
 
+    def bins_of(self, doses: FloatArray) -> npt.NDArray[np.intp]:
+        return np.clip(((doses - self.start) * (1.0 / self.width)).astype(np.intp), 0, self.n - 1)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Table:
+    """One set of samples' share of the binned distribution function (it adds over sets).
+
+    Per bin: the density of the ramps starting and ending in it, and the area those ramps add
+    (or, for an end, take away) between their end and the bin's upper edge.
+    """
+
+    starts: FloatArray
+    ends: FloatArray
+    gain: FloatArray
+    loss: FloatArray
+
+    @classmethod
+    def of(
+        cls,
+        layout: Layout,
+        low: FloatArray,
+        high: FloatArray,
+        rho: FloatArray,
+        low_bin: npt.NDArray[np.intp],
+        high_bin: npt.NDArray[np.intp],
+    ) -> _Table:
+        n, w = layout.n, layout.width
+        upper_low = layout.start + (low_bin + 1) * w
+        upper_high = layout.start + (high_bin + 1) * w
+
+        def add(bins: npt.NDArray[np.intp], weights: FloatArray) -> FloatArray:
+            return np.asarray(np.bincount(bins, weights=weights, minlength=n), dtype=np.float64)
+
+        return cls(
+            add(low_bin, rho),
+            add(high_bin, rho),
+            add(low_bin, rho * (upper_low - low)),
+            add(high_bin, rho * (upper_high - high)),
+        )
+
+    @classmethod
+    def total(cls, tables: Sequence[_Table]) -> _Table:
+        if len(tables) == 1:
+            return tables[0]
+        return cls(
+            np.sum([t.starts for t in tables], axis=0),
+            np.sum([t.ends for t in tables], axis=0),
+            np.sum([t.gain for t in tables], axis=0),
+            np.sum([t.loss for t in tables], axis=0),
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Bins:
+    """The distribution function at the ``n + 1`` bin edges, and the active density there.
+
+    Between two bin edges the function is fixed by its value and active density at the lower
+    edge plus the sample ends inside the bin, so a read-out touches one bin's ends only.
+    """
+
+    layout: Layout
+    below: FloatArray  # at the edges, scaled so that the last one is the total volume
+    active: FloatArray  # density of the samples spanning each edge (cm³ per dose unit)
+    scale: float
+
+    @classmethod
+    def of(cls, layout: Layout, table: _Table, volume_cc: float) -> _Bins:
+        n, w = layout.n, layout.width
+        active = np.zeros(n + 1)
+        np.cumsum(table.starts - table.ends, out=active[1:])
+        below = np.zeros(n + 1)
+        np.cumsum(active[:-1] * w + table.gain - table.loss, out=below[1:])
+        # Rounding in the running sums must not make the distribution function decrease.
+        np.maximum.accumulate(below, out=below)
+        scale = volume_cc / float(below[-1])
+        return cls(layout, below * scale, active * scale, scale)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Ends:
+    """Samples as uniform dose distributions ``U[low, high]`` with their density and bins."""
+
+    low: FloatArray
+    high: FloatArray
+    density: FloatArray  # cm³ per dose unit
+    low_bin: npt.NDArray[np.intp]
+    high_bin: npt.NDArray[np.intp]
+
+    @classmethod
+    def widened(
+        cls, layout: Layout, low: FloatArray, high: FloatArray, weight_cc: FloatArray
+    ) -> _Ends:
+        """Samples narrower than ``layout.floor`` widened to it about their middle.
+
+        A constant dose (e.g. zero outside the fields) then becomes a very steep ramp, far below
+        the precision anyone reads a DVH at, so no jumps need special handling.
+        """
+        pad = np.maximum(0.5 * (layout.floor - (high - low)), 0.0)
+        low = low - pad
+        high = high + pad
+        return cls(low, high, weight_cc / (high - low), layout.bins_of(low), layout.bins_of(high))
+
+    @classmethod
+    def joined(cls, parts: Sequence[_Ends]) -> _Ends:
+        if len(parts) == 1:
+            return parts[0]
+        return cls(
+            np.concatenate([p.low for p in parts]),
+            np.concatenate([p.high for p in parts]),
+            np.concatenate([p.density for p in parts]),
+            np.concatenate([p.low_bin for p in parts]),
+            np.concatenate([p.high_bin for p in parts]),
+        )
+
+    @property
+    def size(self) -> int:
+        return int(self.low.size)
+
+    def in_bins(self, wanted: npt.NDArray[np.bool_]) -> _Ends:
+        """The samples with an end in a wanted bin (the only ones a read-out there touches)."""
+        keep = np.flatnonzero(wanted[self.low_bin] | wanted[self.high_bin])
+        return _Ends(
+            self.low[keep],
+            self.high[keep],
+            self.density[keep],
+            self.low_bin[keep],
+            self.high_bin[keep],
+        )
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class DVH:
     """A cumulative DVH of weighted samples, each a uniform dose distribution ``U[low, high]``.
 
     The distribution function (volume at or below a dose) is piecewise linear with vertices at the
-    sorted sample ends. Metrics read it exactly, without sorting all ends: the function is first
-    tabulated on ``_BINS`` even dose bins by prefix sums, then refined inside the one bin that holds
-    the answer from that bin's ends alone. ``doses``/``below_cc`` (all vertices, for plots) are
-    built on first use. Doses are in the dose grid's units (Gy, or relative).
+    sorted sample ends. Metrics read it exactly, without sorting all ends: the function is
+    tabulated on even dose bins by prefix sums (:class:`_Bins`), then refined inside the one bin
+    that holds the answer from that bin's ends alone. ``doses``/``below_cc`` (all vertices, for
+    plots) are built on first use. Doses are in the dose grid's units (Gy, or relative).
+
+    A DVH built for metrics only may hold just the samples with an end in the bins its metrics
+    read (``complete`` false); it then refuses any other read.
     """
 
-    low: FloatArray
-    high: FloatArray
-    density: FloatArray
+    ends: _Ends
+    bins: _Bins
     volume_cc: float
     min_dose: float
     max_dose: float
     mean_dose: float
+    complete: bool = True
     _cache: dict[str, object] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -146,71 +268,51 @@ class DVH:
         min_dose: float,
         max_dose: float,
     ) -> DVH:
-        """The DVH of a mixture of uniform distributions ``U[low, high]`` weighted by volume.
-
-        A sample narrower than ``_MIN_WIDTH`` × the dose scale (a constant dose, e.g. zero outside
-        the fields) is widened to that, far below the precision anyone reads a DVH at, so every
-        sample is a ramp and no jumps need special handling.
-        """
+        """The DVH of a mixture of uniform distributions ``U[low, high]`` weighted by volume."""
         total = float(weight_cc.sum())
         if low.size == 0 or total <= 0:
             raise ValueError("a DVH needs at least one sample with positive volume")
-        floor = _MIN_WIDTH * max(abs(max_dose), abs(min_dose), 1.0)
-        pad = np.maximum(0.5 * (floor - (high - low)), 0.0)
-        low = low - pad
-        high = high + pad
+        layout = Layout.spanning(float(low.min()), float(high.max()))
+        ends = _Ends.widened(layout, low, high, weight_cc)
+        table = _Table.of(layout, ends.low, ends.high, ends.density, ends.low_bin, ends.high_bin)
         return cls(
-            low=low,
-            high=high,
-            density=weight_cc / (high - low),
+            ends=ends,
+            bins=_Bins.of(layout, table, total),
             volume_cc=total,
             min_dose=min_dose,
             max_dose=max_dose,
             mean_dose=mean_dose,
         )
 
-    def _bins(self) -> _Bins:
-        found = self._cache.get("bins")
-        if isinstance(found, _Bins):
-            return found
-        low, high, rho = self.low, self.high, self.density
-        start = float(low.min())
-        n = min(max(low.size // 16, 64), _BINS)
-        width = (float(high.max()) - start) / n
-        low_bin = np.minimum(((low - start) * (1.0 / width)).astype(np.intp), n - 1)
-        high_bin = np.minimum(((high - start) * (1.0 / width)).astype(np.intp), n - 1)
-        edges = start + np.arange(n + 1) * width
-        # Per bin: density starting and ending in it, and the area each such ramp adds (or, for
-        # an end, takes away) between its end and the bin's upper edge. All terms are small and
-        # of one sign, so the running sums below keep their precision.
-        starts = np.bincount(low_bin, weights=rho, minlength=n)
-        ends = np.bincount(high_bin, weights=rho, minlength=n)
-        gain = np.bincount(low_bin, weights=rho * (edges[low_bin + 1] - low), minlength=n)
-        loss = np.bincount(high_bin, weights=rho * (edges[high_bin + 1] - high), minlength=n)
-        active = np.zeros(n + 1)
-        np.cumsum(starts - ends, out=active[1:])
-        below = np.zeros(n + 1)
-        np.cumsum(active[:-1] * width + gain - loss, out=below[1:])
-        # Rounding in the running sums must not make the distribution function decrease.
-        np.maximum.accumulate(below, out=below)
-        scale = self.volume_cc / float(below[-1])
-        bins = _Bins(start, width, below * scale, active * scale, low_bin, high_bin, scale)
-        self._cache["bins"] = bins
-        return bins
+    @property
+    def low(self) -> FloatArray:
+        return self.ends.low
 
-    def _in_bin(self, b: _Bins, m: int) -> tuple[FloatArray, FloatArray]:
+    @property
+    def high(self) -> FloatArray:
+        return self.ends.high
+
+    @property
+    def density(self) -> FloatArray:
+        return self.ends.density
+
+    def _in_bin(self, m: int) -> tuple[FloatArray, FloatArray]:
         """Vertices of the distribution function from bin m's lower to its upper edge."""
         key = f"bin {m}"
         found = self._cache.get(key)
         if isinstance(found, tuple):
             return found
-        lo = np.flatnonzero(b.low_bin == m)
-        hi = np.flatnonzero(b.high_bin == m)
-        x = np.concatenate((self.low[lo], self.high[hi]))
-        step = np.concatenate((self.density[lo], -self.density[hi])) * b.scale
+        available = self._cache.get("available")
+        if not self.complete and not (isinstance(available, set) and m in available):
+            raise RuntimeError(f"bin {m} was not kept for this DVH's metrics")
+        b, e = self.bins, self.ends
+        lo = np.flatnonzero(e.low_bin == m)
+        hi = np.flatnonzero(e.high_bin == m)
+        x = np.concatenate((e.low[lo], e.high[hi]))
+        step = np.concatenate((e.density[lo], -e.density[hi])) * b.scale
         order = np.argsort(x, kind="stable")
         x, step = x[order], step[order]
-        e0, e1 = b.edge(m), b.edge(m + 1)
+        e0, e1 = b.layout.edge(m), b.layout.edge(m + 1)
         points = np.concatenate(([e0], np.clip(x, e0, e1), [e1]))
         slope = np.concatenate(([b.active[m]], b.active[m] + np.cumsum(step)))
         below = np.empty(points.size)
@@ -221,21 +323,61 @@ class DVH:
         self._cache[key] = (points, below)
         return points, below
 
+    # Each read-out first locates the bin it reads (None: no bin, the answer is a bound), so the
+    # bins a set of metrics needs are known before any sample is looked at (see bins_read).
+
+    def _bin_below(self, dose: float) -> int | None:
+        if dose > self.max_dose or dose <= self.min_dose:
+            return None
+        layout = self.bins.layout
+        if dose <= layout.start or dose >= layout.edge(layout.n):
+            return None
+        return layout.bin_of(dose)
+
+    def _bin_dose(self, volume_cc: float) -> int | None:
+        if volume_cc <= 0 or volume_cc >= self.volume_cc:
+            return None
+        b = self.bins
+        m = int(np.searchsorted(b.below, self.volume_cc - volume_cc, side="right")) - 1
+        return min(max(m, 0), b.layout.n - 1)
+
+    def bins_read(
+        self, d_cc: Iterable[float] = (), d_pct: Iterable[float] = (), v_gy: Iterable[float] = ()
+    ) -> set[int]:
+        """The bins that these metrics read (see :func:`metrics_from_dvh`)."""
+        volumes = [*d_cc, *(self.volume_cc * pct / 100.0 for pct in d_pct)]
+        found = {self._bin_dose(v) for v in volumes} | {self._bin_below(d) for d in v_gy}
+        return {m for m in found if m is not None}
+
+    def keep_only(self, bins: set[int]) -> DVH:
+        """This DVH with only the samples that reads in ``bins`` need (for metrics)."""
+        wanted = np.zeros(self.bins.layout.n, dtype=bool)
+        wanted[list(bins)] = True
+        return self.with_ends(self.ends.in_bins(wanted), bins)
+
+    def with_ends(self, ends: _Ends, bins: set[int]) -> DVH:
+        """This DVH's table with only ``ends``, the samples with an end in ``bins``."""
+        dvh = DVH(
+            ends, self.bins, self.volume_cc, self.min_dose, self.max_dose, self.mean_dose, False
+        )
+        dvh._cache["available"] = set(bins)
+        return dvh
+
     def _below(self, dose: float) -> float:
         """Volume at or below ``dose``."""
-        b = self._bins()
-        if dose <= b.start:
+        layout = self.bins.layout
+        if dose <= layout.start:
             return 0.0
-        if dose >= b.edge(b.n):
+        if dose >= layout.edge(layout.n):
             return self.volume_cc
-        d, f = self._in_bin(b, b.bin_of(dose))
+        d, f = self._in_bin(layout.bin_of(dose))
         return _read_below(d, f, dose)
 
     def _dose_below(self, target: float) -> float:
         """The highest dose with at most ``target`` cm³ at or below it."""
-        b = self._bins()
-        m = min(max(int(np.searchsorted(b.below, target, side="right")) - 1, 0), b.n - 1)
-        d, f = self._in_bin(b, m)
+        b = self.bins
+        m = min(max(int(np.searchsorted(b.below, target, side="right")) - 1, 0), b.layout.n - 1)
+        d, f = self._in_bin(m)
         k = int(np.searchsorted(f, target, side="right"))
         if k <= 0:
             return float(d[0])
@@ -258,13 +400,15 @@ class DVH:
         found = self._cache.get("vertices")
         if isinstance(found, tuple):
             return found
-        dose = np.concatenate((self.low, self.high))
-        # An exact (float64, stable) order: the float32 keys of _sort_order can swap ends closer
-        # than 1e-7 relative, which would break the curve's monotonicity in dose. Only plots and
-        # tests read the full vertex list, so the slower sort costs nothing on the metric path.
+        if not self.complete:
+            raise RuntimeError("this DVH keeps only the samples its metrics read")
+        e = self.ends
+        dose = np.concatenate((e.low, e.high))
+        # An exact (float64, stable) order, so the curve is monotone in dose. Only plots and
+        # tests read the full vertex list; metrics never sort all ends.
         order = np.argsort(dose, kind="stable")
         dose = dose[order]
-        rho = np.cumsum(np.concatenate((self.density, -self.density))[order])
+        rho = np.cumsum(np.concatenate((e.density, -e.density))[order])
         below = np.empty(dose.size)
         below[0] = 0.0
         np.cumsum(rho[:-1] * np.diff(dose), out=below[1:])
@@ -537,23 +681,31 @@ class _Slabs:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _Part:
-    """The dose samples of one block of a structure's planes, ready to be joined with the others.
+    """One block of a structure's planes: its samples and its share of the DVH's sums.
 
-    Arrays hold the block's whole-voxel samples first, then its fine ones (``n_whole`` and
-    ``n_out_whole`` say where), so joining blocks group by group gives the order of sampling all
-    planes at once.
+    ``table`` covers all the block's samples even when ``ends`` has been cut down to the samples
+    a read-out needs (or emptied, to send the sums alone to another process).
     """
 
-    n_whole: int
-    low: FloatArray
-    high: FloatArray
-    centre: FloatArray
-    weight: FloatArray
-    n_out_whole: int
-    out_area: FloatArray
-    out_thick: FloatArray
+    ends: _Ends
+    table: _Table | None  # None: no sample in the dose grid
+    volume_cc: float
+    dose_volume: float  # Σ mean dose × volume, for the mean dose
+    outside_mm3: float  # sampled area outside the dose grid × slab thickness
     point_max: float
     point_min: float
+
+    def sums_only(self) -> _Part:
+        return _Part(
+            _no_ends(), self.table, self.volume_cc, self.dose_volume, self.outside_mm3,
+            self.point_max, self.point_min,
+        )  # fmt: skip
+
+
+def _no_ends() -> _Ends:
+    nothing = np.empty(0)
+    no_bins = np.empty(0, dtype=np.intp)
+    return _Ends(nothing, nothing, nothing, no_bins, no_bins)
 
 
 def _slabs(
@@ -631,13 +783,10 @@ def _spacing(dose: DoseGrid) -> tuple[float, float]:
     return hx, hy
 
 
-def _part(dose: DoseGrid, slabs: _Slabs, start: int, stop: int) -> _Part:
+def _part(dose: DoseGrid, slabs: _Slabs, start: int, stop: int, layout: Layout) -> _Part:
     """Sample planes ``start:stop`` of a structure and read each sample's dose distribution."""
     if stop <= start:
-        nothing = np.empty(0)
-        return _Part(
-            0, nothing, nothing, nothing, nothing, 0, nothing, nothing, -math.inf, math.inf
-        )
+        return _Part(_no_ends(), None, 0.0, 0.0, 0.0, -math.inf, math.inf)
     xs, ys = dose.xs, dose.ys
     nx, ny = xs.size, ys.size
     hx, hy = _spacing(dose)
@@ -675,50 +824,36 @@ def _part(dose: DoseGrid, slabs: _Slabs, start: int, stop: int) -> _Part:
         samples = samples.take(np.concatenate((np.arange(n_whole), fine_order)))
     thick = cb_all - ca_all
     in_grid = (samples.i >= 0) & (samples.i < nx) & (samples.j >= 0) & (samples.j < ny)
-    out_area = out_thick = np.empty(0)
-    n_out_whole = 0
+    outside_mm3 = 0.0
     if not in_grid.all():
         out = ~in_grid
-        out_area = samples.area[out]
-        out_thick = thick[samples.plane[out]]
-        n_out_whole = int(np.count_nonzero(out[:n_whole]))
+        outside_mm3 = float(np.dot(samples.area[out], thick[samples.plane[out]]))
         n_whole = int(np.count_nonzero(in_grid[:n_whole]))
         samples = samples.take(in_grid)
     if samples.plane.size == 0:
-        nothing = np.empty(0)
-        return _Part(
-            0, nothing, nothing, nothing, nothing, n_out_whole, out_area, out_thick, -math.inf,
-            math.inf,
-        )  # fmt: skip
+        return _Part(_no_ends(), None, 0.0, 0.0, outside_mm3, -math.inf, math.inf)
     low, high, centre, point_max, point_min = _sample_doses(
         dose, samples, n_whole, used, ca_all, cb_all
     )
     weight = samples.area * thick[samples.plane] / 1000.0
+    ends = _Ends.widened(layout, low, high, weight)
+    table = _Table.of(layout, ends.low, ends.high, ends.density, ends.low_bin, ends.high_bin)
     return _Part(
-        n_whole, low, high, centre, weight, n_out_whole, out_area, out_thick, point_max, point_min
-    )
-
-
-def _join(parts: Sequence[_Part], name: str) -> FloatArray:
-    """One field of several parts, in the order of sampling all their planes at once."""
-    arrays = [getattr(p, name) for p in parts]
-    if len(arrays) == 1:
-        return np.asarray(arrays[0])
-    outside = name.startswith("out_")
-    cut = [p.n_out_whole if outside else p.n_whole for p in parts]
-    pieces = [a[:c] for a, c in zip(arrays, cut, strict=True)]
-    pieces += [a[c:] for a, c in zip(arrays, cut, strict=True)]
-    return np.concatenate(pieces)
+        ends, table, float(weight.sum()), float(np.dot(centre, weight)), outside_mm3, point_max,
+        point_min,
+    )  # fmt: skip
 
 
 def _assemble(
-    dose: DoseGrid, structure: Structure, slabs: _Slabs, parts: Sequence[_Part]
+    structure: Structure, units: str, slabs: _Slabs, parts: Sequence[_Part], layout: Layout
 ) -> StructureDVH:
-    """The structure's DVH from the parts of all its blocks (in plane order)."""
+    """The structure's DVH from the parts of all its blocks (in plane order).
+
+    Sums add over the parts in block order, whichever process sampled them. The DVH is complete
+    when every part still holds all its samples.
+    """
     notes: list[str] = []
-    outside_mm3 = slabs.outside_mm3
-    if any(p.out_area.size for p in parts):
-        outside_mm3 += float(np.dot(_join(parts, "out_area"), _join(parts, "out_thick")))
+    outside_mm3 = slabs.outside_mm3 + sum(p.outside_mm3 for p in parts)
     volume_cc = slabs.volume_mm3 / 1000.0
     outside_cc = outside_mm3 / 1000.0
     if outside_cc > 1e-6 * max(volume_cc, 1e-9):
@@ -728,28 +863,30 @@ def _assemble(
         )
     if structure.ignored_contours:
         notes.append(f"{structure.ignored_contours} non-closed (point/open) contours ignored")
-    if not any(p.low.size for p in parts):
+    filled = [p for p in parts if p.table is not None]
+    in_grid_cc = sum(p.volume_cc for p in filled)
+    if not filled or in_grid_cc <= 0:
         if volume_cc > 0:
             notes.append("the structure lies wholly outside the dose grid")
         return StructureDVH(
-            structure.name, structure.number, volume_cc, 0.0, None, dose.units, tuple(notes)
+            structure.name, structure.number, volume_cc, 0.0, None, units, tuple(notes)
         )
-    centre, weight = _join(parts, "centre"), _join(parts, "weight")
-    dvh = DVH.from_samples(
-        _join(parts, "low"),
-        _join(parts, "high"),
-        weight,
-        mean_dose=float(np.dot(centre, weight) / weight.sum()),
-        min_dose=min(p.point_min for p in parts),
-        max_dose=max(p.point_max for p in parts),
+    table = _Table.total([p.table for p in filled if p.table is not None])
+    dvh = DVH(
+        ends=_Ends.joined([p.ends for p in filled]),
+        bins=_Bins.of(layout, table, in_grid_cc),
+        volume_cc=in_grid_cc,
+        min_dose=min(p.point_min for p in filled),
+        max_dose=max(p.point_max for p in filled),
+        mean_dose=sum(p.dose_volume for p in filled) / in_grid_cc,
     )
     return StructureDVH(
         name=structure.name,
         roi_number=structure.number,
         volume_cc=volume_cc,
-        volume_in_grid_cc=dvh.volume_cc,
+        volume_in_grid_cc=in_grid_cc,
         dvh=dvh,
-        units=dose.units,
+        units=units,
         notes=tuple(notes),
     )
 
@@ -771,6 +908,7 @@ def structure_dvh(
     *,
     default_spacing_mm: float | None = None,
     fine_pitch_mm: float = DEFAULT_FINE_PITCH_MM,
+    layout: Layout | None = None,
 ) -> StructureDVH:
     """Sample ``structure`` in ``dose`` and build its DVH (see the module docstring for the method).
 
@@ -785,9 +923,10 @@ def structure_dvh(
     empty = _empty_dvh(dose, structure)
     if empty is not None:
         return empty
+    layout = layout or Layout.for_dose(dose)
     slabs = _slabs(dose, structure, default_spacing_mm, fine_pitch_mm)
-    parts = [_part(dose, slabs, a, b) for a, b in slabs.blocks()]
-    return _assemble(dose, structure, slabs, parts)
+    parts = [_part(dose, slabs, a, b, layout) for a, b in slabs.blocks()]
+    return _assemble(structure, dose.units, slabs, parts, layout)
 
 
 def _sample_doses(
@@ -1061,17 +1200,20 @@ def compute_dvhs(
     """DVHs of the named structures (all ROIs in file order when ``names`` is None)."""
     chosen = list(structures.structures) if names is None else [structures.get(n) for n in names]
     spacing = structures.typical_plane_spacing_mm()
+    layout = Layout.for_dose(dose)
     return [
-        structure_dvh(dose, s, default_spacing_mm=spacing, fine_pitch_mm=fine_pitch_mm)
+        structure_dvh(
+            dose, s, default_spacing_mm=spacing, fine_pitch_mm=fine_pitch_mm, layout=layout
+        )
         for s in chosen
     ]
 
 
 # Parallel split (cost units: plane_costs, mm²; about 15-20 ns each on the example plan).
-# Assembling a block-split structure and reading its metrics costs about this share of its
-# sampling; a structure's fixed overhead is about this many units; below the last figure a second
-# process costs more than it saves.
-_ASSEMBLY_SHARE = 0.15
+# Reading a block-split structure's metrics costs about this share of its sampling (binning its
+# samples, which each process does for its own blocks); a structure's fixed overhead is about this
+# many units; below the last figure a second process costs more than it saves.
+_ASSEMBLY_SHARE = 0.05
 _STRUCTURE_OVERHEAD = 7.0e4
 _PARALLEL_MIN_COST = 2.0e6
 
@@ -1095,6 +1237,7 @@ class _Worker:
     dose: DoseGrid
     sset: StructureSet
     params: _MetricParams
+    layout: Layout
     slabs: dict[int, _Slabs] = field(default_factory=dict)
 
     def slabs_of(self, i: int) -> _Slabs:
@@ -1110,10 +1253,22 @@ class _Worker:
         kind, i, k = task
         sl = self.slabs_of(i)
         if kind == "part":
-            return _part(self.dose, sl, *sl.blocks()[k])
-        parts = [_part(self.dose, sl, a, b) for a, b in sl.blocks()]
-        sd = _assemble(self.dose, self.sset.structures[i], sl, parts)
+            return _part(self.dose, sl, *sl.blocks()[k], self.layout)
+        parts = [_part(self.dose, sl, a, b, self.layout) for a, b in sl.blocks()]
+        sd = _assemble(self.sset.structures[i], self.dose.units, sl, parts, self.layout)
+        return self.metrics(sd)
+
+    def metrics(self, sd: StructureDVH) -> StructureMetrics:
         return metrics_from_dvh(sd, self.params.d_cc, self.params.d_pct, self.params.v_gy)
+
+    def assemble(self, i: int, parts: Sequence[_Part]) -> StructureDVH:
+        sl = self.slabs_of(i)
+        return _assemble(self.sset.structures[i], self.dose.units, sl, parts, self.layout)
+
+    def bins_read(self, sd: StructureDVH) -> set[int]:
+        if sd.dvh is None:
+            return set()
+        return sd.dvh.bins_read(self.params.d_cc, self.params.d_pct, self.params.v_gy)
 
 
 def _send(fd: int, payload: object) -> None:
@@ -1188,10 +1343,12 @@ def _metrics_in_two_processes(
     """Split the work over this process and one forked child; None when not worth it.
 
     The units of work are whole structures and blocks of a large structure's planes (the blocks
-    every run uses, see :func:`plane_blocks`), so the results are bit-for-bit those of a serial
-    run. Fork (POSIX) shares the already-read files with the child for free; each process prepares
-    only the structures it samples, and the child sends back its metrics and its blocks' samples
-    through a pipe. Should the child fail, this process does its share.
+    every run uses, see :func:`plane_blocks`); fork (POSIX) shares the already-read files with
+    the child for free, and each process prepares only the structures it samples. A block-split
+    structure is read in two exchanges over pipes: the child sends its blocks' sums and bin
+    tables, which add to this process's (in block order, as a serial run adds them); this process
+    then asks for the few samples inside the bins its metrics read. The results are bit-for-bit
+    those of a serial run. Should the child fail, this process does its share.
     """
     if len(chosen) < 2 or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
         return None
@@ -1199,28 +1356,63 @@ def _metrics_in_two_processes(
     if bins is None:
         return None
     params = _MetricParams(list(d_cc), list(d_pct), list(v_gy), sset.typical_plane_spacing_mm())
-    worker = _Worker(dose, sset, params)
+    worker = _Worker(dose, sset, params, Layout.for_dose(dose))
     mine, theirs = bins
-    read_fd, write_fd = os.pipe()
+    from_child, to_parent = os.pipe()
+    from_parent, to_child = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: compute its tasks, send them, and leave without cleanup
+    if pid == 0:  # the child: compute, send sums, send the samples asked for, leave
         try:
-            os.close(read_fd)
-            _send(write_fd, [worker.run(t) for t in theirs])
+            os.close(from_child)
+            os.close(to_child)
+            _child(worker, theirs, to_parent, from_parent)
         finally:
             os._exit(0)
-    os.close(write_fd)
+    os.close(to_parent)
+    os.close(from_parent)
+    done: dict[_Task, StructureMetrics | _Part] = {}
+    split = [i for i in dict.fromkeys(chosen) if ("part", i, 0) in mine or ("part", i, 0) in theirs]
     try:
-        done = {t: worker.run(t) for t in mine}
+        done.update((t, worker.run(t)) for t in mine)
         try:
-            received = _receive(read_fd)
-        except (EOFError, pickle.UnpicklingError, ValueError):
-            received = [worker.run(t) for t in theirs]
+            received = _receive(from_child)
+            assert isinstance(received, list)
+            done.update(zip(theirs, received, strict=True))
+            sums = {i: worker.assemble(i, _parts_of(worker, done, i)) for i in split}
+            reads = {i: worker.bins_read(sd) for i, sd in sums.items()}
+            _send(to_child, reads)
+            their_ends = _receive(from_child)
+            assert isinstance(their_ends, list)
+        except (EOFError, OSError, pickle.UnpicklingError, ValueError, AssertionError):
+            done.update((t, worker.run(t)) for t in theirs)
+            sums, reads, their_ends = {}, {}, []
     finally:
-        os.close(read_fd)
+        os.close(from_child)
+        os.close(to_child)
         os.waitpid(pid, 0)
-    assert isinstance(received, list)
-    done.update(zip(theirs, received, strict=True))
+
+    ends_from_child = {
+        t: e for t, e in zip(theirs, their_ends, strict=False) if isinstance(e, _Ends)
+    }
+    results: dict[int, StructureMetrics] = {}
+    for i in split:
+        if i not in sums:  # the child failed: every part is here in full
+            results[i] = worker.metrics(worker.assemble(i, _parts_of(worker, done, i)))
+            continue
+        sd = sums[i]
+        if sd.dvh is not None:
+            wanted = _mask(worker.layout.n, reads[i])
+            ends = []
+            for k in range(len(worker.slabs_of(i).blocks())):
+                task = ("part", i, k)
+                if task in ends_from_child:
+                    ends.append(ends_from_child[task])
+                else:
+                    part = done[task]
+                    assert isinstance(part, _Part)
+                    ends.append(part.ends.in_bins(wanted))
+            sd = replace(sd, dvh=sd.dvh.with_ends(_Ends.joined(ends), reads[i]))
+        results[i] = worker.metrics(sd)
 
     out: list[StructureMetrics] = []
     for i in chosen:
@@ -1228,15 +1420,38 @@ def _metrics_in_two_processes(
         whole = done.get(("whole", i, 0))
         if isinstance(whole, StructureMetrics):
             out.append(whole)
-            continue
-        if structure.is_empty:
-            sd = structure_dvh(dose, structure, default_spacing_mm=params.spacing)
+        elif i in results:
+            out.append(results[i])
         else:
-            sl = worker.slabs_of(i)
-            parts = [done[("part", i, k)] for k in range(len(sl.blocks()))]
-            sd = _assemble(dose, structure, sl, [p for p in parts if isinstance(p, _Part)])
-        out.append(metrics_from_dvh(sd, d_cc, d_pct, v_gy))
+            out.append(worker.metrics(structure_dvh(dose, structure)))
     return out
+
+
+def _child(worker: _Worker, tasks: list[_Task], to_parent: int, from_parent: int) -> None:
+    """The child's side of :func:`_metrics_in_two_processes`."""
+    results = [worker.run(t) for t in tasks]
+    _send(to_parent, [r.sums_only() if isinstance(r, _Part) else r for r in results])
+    asked = _receive(from_parent)
+    assert isinstance(asked, dict)
+    wanted = {i: _mask(worker.layout.n, read) for i, read in asked.items()}
+    _send(
+        to_parent,
+        [
+            r.ends.in_bins(wanted[t[1]]) if isinstance(r, _Part) else None
+            for t, r in zip(tasks, results, strict=True)
+        ],
+    )
+
+
+def _mask(n: int, bins: set[int]) -> npt.NDArray[np.bool_]:
+    wanted = np.zeros(n, dtype=bool)
+    wanted[sorted(bins)] = True
+    return wanted
+
+
+def _parts_of(worker: _Worker, done: dict[_Task, StructureMetrics | _Part], i: int) -> list[_Part]:
+    parts = [done[("part", i, k)] for k in range(len(worker.slabs_of(i).blocks()))]
+    return [p for p in parts if isinstance(p, _Part)]
 
 
 def compute_metrics(

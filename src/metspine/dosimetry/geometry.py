@@ -222,25 +222,24 @@ class _Scanlines:
             moment[odd] += 0.5 * (uo * uo - start * start)
         return length, moment
 
-    def parity(self, line: IntArray, u: FloatArray) -> npt.NDArray[np.bool_]:
-        p = np.searchsorted(self.keys, line * self.stride + u, side="right")
-        return (p & 1).astype(bool)
 
-
-def _scanlines(
+def _crossings(
     edges: _Edges,
     line_y0: AnyFloat,
     pitch: AnyFloat,
     n_lines: IntArray,
     origin: AnyFloat,
     stride: float,
-) -> _Scanlines:
+) -> tuple[FloatArray, FloatArray, IntArray, IntArray]:
     """Crossings of each plane's lines y = line_y0 + k·pitch (k < n_lines) with its edges.
 
-    Per-plane arrays are indexed by plane; the lines of plane p are numbered from the sum of
-    ``n_lines`` over the planes before it. Half-open rule: line k crosses an edge when
-    ymin <= y_k < ymax; both ends use the same float expression, so an edge that ends on a line and
-    the edge that starts there agree and a vertex counts once.
+    Returns (key, u, line, plane) of every crossing, ascending by key = line·stride + u, where u is
+    x relative to the plane's origin. Per-plane arrays are indexed by plane; the lines of plane p
+    are numbered from the sum of ``n_lines`` over the planes before it. Half-open rule: line k
+    crosses an edge when ymin <= y_k < ymax; both ends use the same float expression, so an edge
+    that ends on a line and the edge that starts there agree and a vertex counts once. Every line
+    thus crosses a closed contour an even number of times: crossings 2m and 2m+1 bound an inside
+    interval (even-odd rule).
     """
     live = edges.y1 != edges.y2
     x1, y1, x2, y2 = edges.x1[live], edges.y1[live], edges.x2[live], edges.y2[live]
@@ -254,14 +253,27 @@ def _scanlines(
     pe = ep[e]
     uc = x1[e] + (yk - y1[e]) * (x2[e] - x1[e]) / (y2[e] - y1[e]) - origin[pe]
     line_off = np.cumsum(n_lines) - n_lines
-    keys = (line_off[pe] + k) * stride + uc
+    line = line_off[pe] + k
+    keys = line * stride + uc
     order = np.argsort(keys, kind="stable")
-    keys, uc = keys[order], uc[order]
+    return keys[order], uc[order], line[order], pe[order]
+
+
+def _scanlines(
+    edges: _Edges,
+    line_y0: AnyFloat,
+    pitch: AnyFloat,
+    n_lines: IntArray,
+    origin: AnyFloat,
+    stride: float,
+) -> _Scanlines:
+    """The crossings of :func:`_crossings`, with per-plane prefix sums of the inside intervals."""
+    keys, uc, _, pe = _crossings(edges, line_y0, pitch, n_lines, origin, stride)
     starts, ends = uc[0::2], uc[1::2]
     lengths = ends - starts
     moments = 0.5 * (ends * ends - starts * starts)
     n_planes = n_lines.size
-    count = np.bincount(pe[order][0::2], minlength=n_planes)
+    count = np.bincount(pe[0::2], minlength=n_planes)
     first = np.cumsum(count) - count
     run = first + np.arange(n_planes)
     cum_len = np.zeros(lengths.size + n_planes)
@@ -343,32 +355,36 @@ def sample_planes(
     cell_off = np.cumsum(plane_cells) - plane_cells
     n_cells = int(plane_cells.sum())
     boundary = _boundary_cells(edges, lat, i_lo, j_lo, n_cols, n_rows, cell_off, n_cells)
-    cell_plane = np.repeat(np.arange(n_planes), plane_cells)
 
     origin = lat.x0 + (i_lo - 1) * lat.hx
     stride = float((int(n_cols.max()) + 3) * lat.hx)
 
-    def cells(flat: IntArray) -> tuple[IntArray, IntArray, IntArray]:
-        p = cell_plane[flat]
-        local = flat - cell_off[p]
-        row = local // n_cols[p]
-        return p, row, local - row * n_cols[p]
-
-    # Whole cells: the even-odd parity at each cell centre, by scanlines through the centres.
-    centre = _scanlines(
+    # Whole cells: no edge passes through them, and their centre lies inside, i.e. within an inside
+    # interval of the scanline through the row's centres. Such a centre is at least half a cell
+    # from any crossing, so the interval test has no rounding edge cases. Column c's centre is at
+    # u = (c + 1)·hx from the plane's origin.
+    _, us, line, plane_of = _crossings(
         edges, lat.y0 + j_lo * lat.hy, np.full(n_planes, lat.hy), n_rows, origin, stride
     )
-    cp, cj, ci = cells(np.flatnonzero(~boundary))
-    centre_off = np.cumsum(n_rows) - n_rows
-    inside = centre.parity(centre_off[cp] + cj, lat.x0 + (ci + i_lo[cp]) * lat.hx - origin[cp])
-    cp, cj, ci = cp[inside], cj[inside], ci[inside]
+    ip = plane_of[0::2]
+    row = line[0::2] - (np.cumsum(n_rows) - n_rows)[ip]
+    c_lo = np.clip(np.ceil(us[0::2] / lat.hx).astype(np.intp) - 1, 0, n_cols[ip])
+    c_hi = np.clip(np.ceil(us[1::2] / lat.hx).astype(np.intp) - 1, 0, n_cols[ip])
+    g, ci = _expand(c_lo, c_hi - c_lo)
+    cp, cj = ip[g], row[g]
+    keep = ~boundary[cell_off[cp] + cj * n_cols[cp] + ci]
+    cp, cj, ci = cp[keep], cj[keep], ci[keep]
 
     # Boundary cells: n_fine scanlines each, exact inside length along x on every scanline.
     pitch = lat.hy / n_fine
     fine_y0 = lat.y0 + (j_lo - 0.5) * lat.hy
     fine = _scanlines(edges, fine_y0 + 0.5 * pitch, pitch, n_rows * n_fine, origin, stride)
     fine_off = np.cumsum(n_rows * n_fine) - n_rows * n_fine
-    bp, bj, bi = cells(np.flatnonzero(boundary))
+    flat = np.flatnonzero(boundary)
+    bp = np.searchsorted(cell_off, flat, side="right") - 1
+    local = flat - cell_off[bp]
+    bj = local // n_cols[bp]
+    bi = local - bj * n_cols[bp]
     g, sub = _expand(np.zeros(bp.size, dtype=np.intp), n_fine[bp])
     bp, bj, bi = bp[g], bj[g], bi[g]
     line = bj * n_fine[bp] + sub
