@@ -82,7 +82,8 @@ def slab_bounds(plane_z: FloatArray, default_spacing_mm: float) -> tuple[FloatAr
 def polygon_area(xy: FloatArray) -> float:
     """Unsigned area of a simple polygon (shoelace formula)."""
     x, y = xy[:, 0], xy[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+    cross = np.dot(x[:-1], y[1:]) - np.dot(y[:-1], x[1:]) + (x[-1] * y[0] - y[-1] * x[0])
+    return 0.5 * abs(float(cross))
 
 
 def points_in_polygon(px: FloatArray, py: FloatArray, xy: FloatArray) -> npt.NDArray[np.bool_]:
@@ -91,7 +92,8 @@ def points_in_polygon(px: FloatArray, py: FloatArray, xy: FloatArray) -> npt.NDA
     Meant for a few probe points (memory grows with points × edges); bulk sampling uses scanlines.
     """
     x1, y1 = xy[:, 0], xy[:, 1]
-    x2, y2 = np.roll(x1, -1), np.roll(y1, -1)
+    x2 = np.concatenate((x1[1:], x1[:1]))
+    y2 = np.concatenate((y1[1:], y1[:1]))
     live = y1 != y2
     x1, y1, x2, y2 = x1[live], y1[live], x2[live], y2[live]
     qx, qy = np.asarray(px)[:, None], np.asarray(py)[:, None]
@@ -109,16 +111,17 @@ def plane_area(polygons: list[FloatArray]) -> float:
     """
     if len(polygons) == 1:
         return polygon_area(polygons[0])
+    # Each contour's first vertex probes every other contour (one vectorised test per contour).
+    probe_x = np.array([poly[0, 0] for poly in polygons])
+    probe_y = np.array([poly[0, 1] for poly in polygons])
+    depth = np.zeros(len(polygons), dtype=np.intp)
+    for m, other in enumerate(polygons):
+        inside = points_in_polygon(probe_x, probe_y, other)
+        inside[m] = False
+        depth += inside
     total = 0.0
     for k, poly in enumerate(polygons):
-        probe_x = np.asarray([poly[0, 0]])
-        probe_y = np.asarray([poly[0, 1]])
-        depth = sum(
-            bool(points_in_polygon(probe_x, probe_y, other)[0])
-            for m, other in enumerate(polygons)
-            if m != k
-        )
-        total += polygon_area(poly) * (1.0 if depth % 2 == 0 else -1.0)
+        total += polygon_area(poly) * (1.0 if depth[k] % 2 == 0 else -1.0)
     return max(total, 0.0)
 
 
