@@ -8,6 +8,7 @@ structure's DVH must not depend on the batch size.
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,10 @@ def test_batched_sampling_equals_sampling_each_plane_alone() -> None:
     for k, polygons in enumerate(planes):
         alone = sample_plane(polygons, LATTICE, int(n_fine[k]))
         mine = batch.plane == k
-        for field in ("x", "y", "i", "j", "lx", "ly", "area", "fine"):
+        for field in ("x", "y", "i", "j", "lx", "ly", "area"):
+            np.testing.assert_array_equal(getattr(batch, field)[mine], getattr(alone, field))
+        mine = batch.whole_plane == k
+        for field in ("whole_i", "whole_j"):
             np.testing.assert_array_equal(getattr(batch, field)[mine], getattr(alone, field))
 
 
@@ -61,7 +65,6 @@ def test_whole_voxel_samples_are_the_inside_cells(
     star = np.column_stack((cx + np.cos(angles) * radii, cy + np.sin(angles) * radii))
     polygons = [star, circle(1.5, cx=cx, cy=cy)] if with_hole else [star]
     samples = sample_plane(polygons, LATTICE, 4)
-    whole = ~samples.fine
     ii, jj = (a.ravel() for a in np.meshgrid(np.arange(31), np.arange(31)))
     gx, gy = LATTICE.x0 + ii * LATTICE.hx, LATTICE.y0 + jj * LATTICE.hy
     inside = np.zeros(gx.size, dtype=bool)
@@ -70,7 +73,7 @@ def test_whole_voxel_samples_are_the_inside_cells(
         inside ^= points_in_polygon(gx, gy, poly)
         for (x1, y1), (x2, y2) in zip(poly, np.roll(poly, -1, axis=0), strict=True):
             touched |= _segment_meets_box(x1, y1, x2, y2, gx, gy, 0.5 * LATTICE.hx + 1e-9)
-    whole_cells = list(zip(samples.i[whole].tolist(), samples.j[whole].tolist(), strict=True))
+    whole_cells = list(zip(samples.whole_i.tolist(), samples.whole_j.tolist(), strict=True))
     assert len(whole_cells) == len(set(whole_cells))
     # Inside and untouched: whole. Whole: inside. A cell an edge grazes (within 1e-9 mm, the
     # rounding of the lattice arithmetic) may count either way.
@@ -78,8 +81,10 @@ def test_whole_voxel_samples_are_the_inside_cells(
         zip(ii[inside & ~touched].tolist(), jj[inside & ~touched].tolist(), strict=True)
     ) <= (set(whole_cells))
     assert set(whole_cells) <= set(zip(ii[inside].tolist(), jj[inside].tolist(), strict=True))
-    np.testing.assert_array_equal(samples.x[whole], LATTICE.x0 + samples.i[whole] * LATTICE.hx)
-    np.testing.assert_array_equal(samples.y[whole], LATTICE.y0 + samples.j[whole] * LATTICE.hy)
+    # Fine samples lie in cells that are not whole, within their cell.
+    assert not set(zip(samples.i.tolist(), samples.j.tolist(), strict=True)) & set(whole_cells)
+    assert np.all(np.abs(samples.x - (LATTICE.x0 + samples.i * LATTICE.hx)) <= 0.5 * LATTICE.hx)
+    assert np.all(np.abs(samples.y - (LATTICE.y0 + samples.j * LATTICE.hy)) <= 0.5 * LATTICE.hy)
     # Whole cells come first, ordered row by row, then column by column.
     order = [(j, i) for i, j in whole_cells]
     assert order == sorted(order)
@@ -267,9 +272,78 @@ def test_body_is_split_into_blocks_and_both_processes_get_work(
     # The blocks tile the contour planes in order, without gaps or overlaps.
     assert blocks[0][0] == 0 and blocks[-1][1] == len(body.planes)
     assert all(b0[1] == b1[0] for b0, b1 in itertools.pairwise(blocks))
-    bins = dvh_module._schedule(list(range(len(sset.structures))), sset)
-    assert bins is not None and bins[0] and bins[1]
-    # Every part of BODY is scheduled exactly once, and nothing else is split.
-    tasks = [t for b in bins for t in b]
+    tasks = dvh_module._tasks(list(range(len(sset.structures))), sset)
+    assert tasks is not None
+    # Every part of BODY is a task exactly once, the parts (the costliest work) come first, and
+    # every other structure with contours is one whole task.
     assert sorted(k for kind, _, k in tasks if kind == "part") == list(range(len(blocks)))
     assert len(tasks) == len(set(tasks))
+    assert all(kind == "part" for kind, _, _ in tasks[: len(blocks)])
+    others = [i for i, s in enumerate(sset.structures) if not s.is_empty and s is not body]
+    assert sorted(i for kind, i, _ in tasks if kind == "whole") == others
+
+
+def test_two_processes_share_the_work_queue_without_overlap() -> None:
+    """Tokens taken from the queue by a parent and a forked child are disjoint and complete."""
+    n = 3000
+    queue = dvh_module._Queue(n)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_fd)
+            taken = []
+            while (k := queue.take()) is not None:
+                taken.append(k)
+            dvh_module._send(write_fd, taken)
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    mine = []
+    while (k := queue.take()) is not None:
+        mine.append(k)
+    theirs = dvh_module._receive(read_fd)
+    os.close(read_fd)
+    os.waitpid(pid, 0)
+    queue.close()
+    assert isinstance(theirs, list)
+    assert sorted(mine + theirs) == list(range(n))
+    assert mine == sorted(mine) and theirs == sorted(theirs)
+
+
+def _child_that_dies_at_once(*args: object) -> None:
+    raise RuntimeError("simulated crash before any work")
+
+
+def _child_that_dies_after_its_sums(
+    worker: dvh_module._Worker,
+    tasks: list[dvh_module._Task],
+    queue: dvh_module._Queue,
+    to_parent: int,
+    from_parent: int,
+) -> None:
+    results = []
+    while (n := queue.take()) is not None:
+        results.append((tasks[n], worker.run(tasks[n])))
+    dvh_module._send(
+        to_parent,
+        [(t, r.sums_only() if isinstance(r, dvh_module._Part) else r) for t, r in results],
+    )
+    raise RuntimeError("simulated crash before sending the samples asked for")
+
+
+@pytest.mark.parametrize("child", [_child_that_dies_at_once, _child_that_dies_after_its_sums])
+def test_a_failing_child_leaves_the_results_unchanged(
+    example_plan: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, child: object
+) -> None:
+    """Whatever the child took from the queue and did not deliver is redone in this process."""
+    kwargs = {"d_cc": (0.03, 0.1), "d_pct": (2, 50, 98), "v_gy": (5.0, 10.0, 13.3)}
+    serial = compute_metrics(*example_plan, parallel=False, **kwargs)  # type: ignore[arg-type]
+    monkeypatch.setattr(dvh_module, "_child", child)
+    dose, sset = dvh_module.load_plan(*example_plan)
+    chosen = list(range(len(sset.structures)))
+    split = dvh_module._metrics_in_two_processes(dose, sset, chosen, **kwargs)  # type: ignore[arg-type]
+    assert split is not None
+    assert [m.to_dict(extended=True, digits=17) for m in split] == [
+        m.to_dict(extended=True, digits=17) for m in serial
+    ]

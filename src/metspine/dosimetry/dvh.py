@@ -595,7 +595,7 @@ _BLOCK_COST = 4.0e6
 
 @dataclass(slots=True)
 class _Samples:
-    """A structure's samples in the dose lattice, grouped by slab (``plane`` ascending)."""
+    """A structure's fine samples in the dose lattice, grouped by slab (``plane`` ascending)."""
 
     plane: npt.NDArray[np.intp]
     x: FloatArray
@@ -617,6 +617,18 @@ class _Samples:
             self.ly[keep],
             self.area[keep],
         )
+
+
+@dataclass(slots=True)
+class _Cells:
+    """A structure's whole-voxel samples: lattice cells, grouped by slab (``plane`` ascending)."""
+
+    plane: npt.NDArray[np.intp]
+    i: npt.NDArray[np.intp]
+    j: npt.NDArray[np.intp]
+
+    def take(self, keep: npt.NDArray[np.bool_]) -> _Cells:
+        return _Cells(self.plane[keep], self.i[keep], self.j[keep])
 
 
 def plane_costs(structure: Structure) -> FloatArray:
@@ -792,50 +804,50 @@ def _part(dose: DoseGrid, slabs: _Slabs, start: int, stop: int, layout: Layout) 
     hx, hy = _spacing(dose)
     lattice = Lattice(float(xs[0]), float(ys[0]), hx, hy)
     used = slabs.planes[start:stop]
+    n_planes = len(used)
     ca_all, cb_all = slabs.ca[start:stop], slabs.cb[start:stop]
     sp = sample_planes(used, lattice, slabs.n_fine[start:stop])
-    sampled = np.bincount(sp.plane, weights=sp.area, minlength=len(used))
+    voxel = hx * hy
+    sampled = np.bincount(sp.whole_plane, minlength=n_planes) * voxel + np.bincount(
+        sp.plane, weights=sp.area, minlength=n_planes
+    )
     area = slabs.area[start:stop]
+    # Sampled areas are rescaled to the exact polygon areas, plane by plane.
     scale = np.divide(area, sampled, out=np.zeros_like(area), where=sampled > 0)
-    samples = _Samples(sp.plane, sp.x, sp.y, sp.i, sp.j, sp.lx, sp.ly, sp.area * scale[sp.plane])
-    n_whole = int(np.count_nonzero(~sp.fine))
+    cells = _Cells(sp.whole_plane, sp.whole_i, sp.whole_j)
+    fine = _Samples(sp.plane, sp.x, sp.y, sp.i, sp.j, sp.lx, sp.ly, sp.area * scale[sp.plane])
     empty = np.flatnonzero(sampled <= 0)
     if empty.size:
         # Thinner than the scanline pitch everywhere: one sample at the vertices' mean.
-        extra = []
-        for k in empty.tolist():
-            cx, cy = np.concatenate(used[k]).mean(axis=0)
-            extra.append((k, cx, cy))
-        ek = np.array([e[0] for e in extra], dtype=np.intp)
-        ex = np.array([e[1] for e in extra])
-        ey = np.array([e[2] for e in extra])
-        samples = _Samples(
-            np.concatenate((samples.plane, ek)),
-            np.concatenate((samples.x, ex)),
-            np.concatenate((samples.y, ey)),
-            np.concatenate((samples.i, np.floor((ex - lattice.x0) / hx + 0.5).astype(np.intp))),
-            np.concatenate((samples.j, np.floor((ey - lattice.y0) / hy + 0.5).astype(np.intp))),
-            np.concatenate((samples.lx, np.zeros(ek.size))),
-            np.concatenate((samples.ly, np.zeros(ek.size))),
-            np.concatenate((samples.area, area[ek])),
+        centres = np.array([np.concatenate(used[k]).mean(axis=0) for k in empty.tolist()])
+        ex, ey = centres[:, 0], centres[:, 1]
+        fine = _Samples(
+            np.concatenate((fine.plane, empty)),
+            np.concatenate((fine.x, ex)),
+            np.concatenate((fine.y, ey)),
+            np.concatenate((fine.i, np.floor((ex - lattice.x0) / hx + 0.5).astype(np.intp))),
+            np.concatenate((fine.j, np.floor((ey - lattice.y0) / hy + 0.5).astype(np.intp))),
+            np.concatenate((fine.lx, np.zeros(empty.size))),
+            np.concatenate((fine.ly, np.zeros(empty.size))),
+            np.concatenate((fine.area, area[empty])),
         )
-        # Keep each group (whole, fine) ordered by plane.
-        fine_order = n_whole + np.argsort(samples.plane[n_whole:], kind="stable")
-        samples = samples.take(np.concatenate((np.arange(n_whole), fine_order)))
+        fine = fine.take(np.argsort(fine.plane, kind="stable"))  # keep it ordered by plane
     thick = cb_all - ca_all
-    in_grid = (samples.i >= 0) & (samples.i < nx) & (samples.j >= 0) & (samples.j < ny)
+    cell_weight = voxel * scale * thick / 1000.0  # cm³ of a whole voxel, per plane
     outside_mm3 = 0.0
+    in_grid = (cells.i >= 0) & (cells.i < nx) & (cells.j >= 0) & (cells.j < ny)
+    if not in_grid.all():
+        outside_mm3 += 1000.0 * float(cell_weight[cells.plane[~in_grid]].sum())
+        cells = cells.take(in_grid)
+    in_grid = (fine.i >= 0) & (fine.i < nx) & (fine.j >= 0) & (fine.j < ny)
     if not in_grid.all():
         out = ~in_grid
-        outside_mm3 = float(np.dot(samples.area[out], thick[samples.plane[out]]))
-        n_whole = int(np.count_nonzero(in_grid[:n_whole]))
-        samples = samples.take(in_grid)
-    if samples.plane.size == 0:
+        outside_mm3 += float(np.dot(fine.area[out], thick[fine.plane[out]]))
+        fine = fine.take(in_grid)
+    if cells.plane.size + fine.plane.size == 0:
         return _Part(_no_ends(), None, 0.0, 0.0, outside_mm3, -math.inf, math.inf)
-    low, high, centre, point_max, point_min = _sample_doses(
-        dose, samples, n_whole, used, ca_all, cb_all
-    )
-    weight = samples.area * thick[samples.plane] / 1000.0
+    low, high, centre, point_max, point_min = _sample_doses(dose, cells, fine, used, ca_all, cb_all)
+    weight = np.concatenate((cell_weight[cells.plane], fine.area * thick[fine.plane] / 1000.0))
     ends = _Ends.widened(layout, low, high, weight)
     table = _Table.of(layout, ends.low, ends.high, ends.density, ends.low_bin, ends.high_bin)
     return _Part(
@@ -929,45 +941,62 @@ def structure_dvh(
     return _assemble(structure, dose.units, slabs, parts, layout)
 
 
+def _plane_range(
+    plane: npt.NDArray[np.intp], values: npt.NDArray[np.intp], n_planes: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Per plane, the least and greatest of ``values`` (grouped by ``plane``, ascending).
+
+    Planes without values get (max intp, -1), so they drop out of a min/max over groups.
+    """
+    lo = np.full(n_planes, np.iinfo(np.intp).max)
+    hi = np.full(n_planes, -1)
+    if plane.size:
+        starts = np.flatnonzero(np.diff(plane, prepend=-1))
+        keys = plane[starts]
+        lo[keys] = np.minimum.reduceat(values, starts)
+        hi[keys] = np.maximum.reduceat(values, starts)
+    return lo, hi
+
+
 def _sample_doses(
     dose: DoseGrid,
+    cells: _Cells,
     s: _Samples,
-    n_whole: int,
     planes: list[list[FloatArray]],
     ca: FloatArray,
     cb: FloatArray,
 ) -> tuple[FloatArray, FloatArray, FloatArray, float, float]:
     """Each sample's uniform dose distribution [low, high] and mean; the structure's point max/min.
 
-    Slabs are processed in chunks: one window of the dose grid (the chunk's samples' voxels plus
-    one voxel of margin for gradients) and one set of array operations per chunk.
+    The results hold the whole voxels first, then the fine samples. Slabs are processed in chunks:
+    one window of the dose grid (the chunk's samples' voxels plus one voxel of margin for
+    gradients) and one set of array operations per chunk.
     """
     xs, ys = dose.xs, dose.ys
     nx, ny = xs.size, ys.size
     hx = float(xs[1] - xs[0]) if nx > 1 else 1.0
     hy = float(ys[1] - ys[0]) if ny > 1 else 1.0
-    n = s.plane.size
+    n_whole = cells.plane.size
+    n = n_whole + s.plane.size
     c = np.empty(n)
-    gx = np.empty(n)
-    gy = np.empty(n)
+    # Half the dose change across each sample's extent, along x and y (from the gradient).
+    sx = np.empty(n)
+    sy = np.empty(n)
     var = np.empty(n)
     local_max = np.empty(n)
     local_min = np.empty(n)
 
     # Per-plane windows: the samples' voxels plus one voxel of margin, inside the grid.
     n_planes = len(planes)
-    has = np.bincount(s.plane, minlength=n_planes) > 0
-    big = np.iinfo(np.intp).max
-    wi0 = np.full(n_planes, big)
-    wj0 = np.full(n_planes, big)
-    wi1 = np.full(n_planes, -1)
-    wj1 = np.full(n_planes, -1)
-    np.minimum.at(wi0, s.plane, s.i)
-    np.minimum.at(wj0, s.plane, s.j)
-    np.maximum.at(wi1, s.plane, s.i)
-    np.maximum.at(wj1, s.plane, s.j)
-    wi0, wj0 = np.maximum(wi0 - 1, 0), np.maximum(wj0 - 1, 0)
-    wi1, wj1 = np.minimum(wi1 + 1, nx - 1), np.minimum(wj1 + 1, ny - 1)
+    ci0, ci1 = _plane_range(cells.plane, cells.i, n_planes)
+    cj0, cj1 = _plane_range(cells.plane, cells.j, n_planes)
+    fi0, fi1 = _plane_range(s.plane, s.i, n_planes)
+    fj0, fj1 = _plane_range(s.plane, s.j, n_planes)
+    has = (ci1 >= 0) | (fi1 >= 0)
+    wi0 = np.maximum(np.minimum(ci0, fi0) - 1, 0)
+    wj0 = np.maximum(np.minimum(cj0, fj0) - 1, 0)
+    wi1 = np.minimum(np.maximum(ci1, fi1) + 1, nx - 1)
+    wj1 = np.minimum(np.maximum(cj1, fj1) + 1, ny - 1)
 
     # Contour vertices, grouped by plane, bound the point max/min too.
     v_plane = np.repeat(np.arange(n_planes), [sum(len(poly) for poly in polys) for polys in planes])
@@ -979,8 +1008,6 @@ def _sample_doses(
     v_max = np.empty(vx.size)
     v_min = np.empty(vx.size)
 
-    whole_planes = s.plane[:n_whole]
-    fine_planes = s.plane[n_whole:]
     todo = np.flatnonzero(has).tolist()
     start = 0
     while start < len(todo):
@@ -1005,36 +1032,40 @@ def _sample_doses(
         fp_min = _footprint_extreme(min_p, np.minimum)
         h, w = mean.shape[1], mean.shape[2]
 
-        a, b = np.searchsorted(whole_planes, [p_first, p_last + 1])
+        a, b = np.searchsorted(cells.plane, [p_first, p_last + 1])
         if b > a:
-            # Whole voxels sit on grid points: read directly, central-difference gradient.
-            # A whole voxel's footprint lies inside the structure, so its extremes are point
-            # values of the structure too.
-            flat = ((s.plane[a:b] - p_first) * h + (s.j[a:b] - j0)) * w + (s.i[a:b] - i0)
+            # Whole voxels sit on grid points: read directly, central-difference gradient (per
+            # index step, i.e. across the voxel). A whole voxel's footprint lies inside the
+            # structure, so its extremes are point values of the structure too.
+            flat = ((cells.plane[a:b] - p_first) * h + (cells.j[a:b] - j0)) * w + (
+                cells.i[a:b] - i0
+            )
             c[a:b] = mean.ravel()[flat]
             var[a:b] = var_p.ravel()[flat]
-            gx[a:b] = _gradient(mean, 2).ravel()[flat] / hx
-            gy[a:b] = _gradient(mean, 1).ravel()[flat] / hy
+            sx[a:b] = _gradient(mean, 2).ravel()[flat]
+            sy[a:b] = _gradient(mean, 1).ravel()[flat]
             local_max[a:b] = fp_max.ravel()[flat]
             local_min[a:b] = fp_min.ravel()[flat]
-        a, b = n_whole + np.searchsorted(fine_planes, [p_first, p_last + 1])
+        a, b = n_whole + np.searchsorted(s.plane, [p_first, p_last + 1])
         if b > a:
             sl = slice(a, b)
-            pl = s.plane[sl] - p_first
-            q = s.plane[sl]
+            fl = slice(a - n_whole, b - n_whole)
+            q = s.plane[fl]
+            pl = q - p_first
             (cm, vm, mx, mn), gxi, gyi = _bilinear(
                 [mean, var_p, max_p, min_p],
                 pl,
-                (s.x[sl] - xs[0]) / hx - wi0[q],
-                (s.y[sl] - ys[0]) / hy - wj0[q],
+                (s.x[fl] - xs[0]) / hx - wi0[q],
+                (s.y[fl] - ys[0]) / hy - wj0[q],
                 (wi0[q] - i0, wj0[q] - j0, wi1[q] - wi0[q] + 1, wj1[q] - wj0[q] + 1),
             )
             c[sl], var[sl] = cm, vm
-            gx[sl], gy[sl] = gxi / hx, gyi / hy
+            sx[sl] = gxi * (s.lx[fl] / hx)
+            sy[sl] = gyi * (s.ly[fl] / hy)
             # The dose over a fine sample's row segment: the linear reach from its centroid,
             # but never beyond the extremes over its voxel's footprint, which holds the segment.
-            reach = 0.5 * (np.abs(gx[sl]) * s.lx[sl] + np.abs(gy[sl]) * s.ly[sl])
-            flat = (pl * h + (s.j[sl] - j0)) * w + (s.i[sl] - i0)
+            reach = 0.5 * (np.abs(sx[sl]) + np.abs(sy[sl]))
+            flat = (pl * h + (s.j[fl] - j0)) * w + (s.i[fl] - i0)
             local_max[sl] = np.minimum(mx + reach, fp_max.ravel()[flat])
             local_min[sl] = np.maximum(mn - reach, fp_min.ravel()[flat])
         a, b = np.searchsorted(v_plane, [p_first, p_last + 1])
@@ -1053,7 +1084,7 @@ def _sample_doses(
     point_min = float(min(local_min.min(), v_min.min(initial=math.inf)))
     # Each sample's uniform distribution: variance-matched width, kept within the range the
     # dose actually takes over the sample (so a peak's kernel never reaches above the peak).
-    half = 0.5 * np.sqrt((gx * s.lx) ** 2 + (gy * s.ly) ** 2 + 12.0 * np.maximum(var, 0.0))
+    half = 0.5 * np.sqrt(sx * sx + sy * sy + 12.0 * np.maximum(var, 0.0))
     low = np.minimum(np.maximum(c - half, local_min), c)
     high = np.maximum(np.minimum(c + half, local_max), c)
     return low, high, c, point_max, point_min
@@ -1210,10 +1241,8 @@ def compute_dvhs(
 
 
 # Parallel split (cost units: plane_costs, mm²; about 15-20 ns each on the example plan).
-# Reading a block-split structure's metrics costs about this share of its sampling (binning its
-# samples, which each process does for its own blocks); a structure's fixed overhead is about this
-# many units; below the last figure a second process costs more than it saves.
-_ASSEMBLY_SHARE = 0.05
+# A structure's fixed overhead is about this many units; below the last figure a second process
+# costs more than it saves.
 _STRUCTURE_OVERHEAD = 7.0e4
 _PARALLEL_MIN_COST = 2.0e6
 
@@ -1302,14 +1331,13 @@ def _receive(fd: int) -> object:
     return pickle.loads(head, buffers=buffers)
 
 
-def _schedule(chosen: list[int], sset: StructureSet) -> tuple[list[_Task], list[_Task]] | None:
-    """Tasks for this process and for the child (longest first, to the less loaded), or None.
+def _tasks(chosen: list[int], sset: StructureSet) -> list[_Task] | None:
+    """The units of work, costliest first; None when a second process would not pay off.
 
     Costs come from the contours alone (:func:`plane_costs`), so nothing is sampled before the
-    split. This process also assembles the block-split structures, so it starts with their share.
+    split; they only order the work, as the two processes take tasks from a shared queue.
     """
     tasks: list[tuple[float, _Task]] = []
-    loads = [0.0, 0.0]
     for i in dict.fromkeys(chosen):
         structure = sset.structures[i]
         if structure.is_empty:
@@ -1319,17 +1347,44 @@ def _schedule(chosen: list[int], sset: StructureSet) -> tuple[list[_Task], list[
         if len(blocks) == 1:
             tasks.append((float(cost.sum()) + _STRUCTURE_OVERHEAD, ("whole", i, 0)))
             continue
-        loads[0] += _ASSEMBLY_SHARE * float(cost.sum())
         for k, (a, b) in enumerate(blocks):
-            tasks.append(((1.0 - _ASSEMBLY_SHARE) * float(cost[a:b].sum()), ("part", i, k)))
-    if sum(c for c, _ in tasks) + loads[0] < _PARALLEL_MIN_COST or len(tasks) < 2:
+            tasks.append((float(cost[a:b].sum()), ("part", i, k)))
+    if sum(c for c, _ in tasks) < _PARALLEL_MIN_COST or len(tasks) < 2:
         return None
-    bins: tuple[list[_Task], list[_Task]] = ([], [])
-    for c, task in sorted(tasks, key=lambda ct: -ct[0]):
-        k = 0 if loads[0] <= loads[1] else 1
-        bins[k].append(task)
-        loads[k] += c
-    return bins if bins[1] else None
+    return [task for _, task in sorted(tasks, key=lambda ct: -ct[0])]
+
+
+_TOKEN = 4  # bytes per task number in the work queue
+_QUEUE_MAX = 16000  # task numbers that fit a pipe's buffer (64 KiB) before anyone reads
+
+
+class _Queue:
+    """Task numbers in a pipe, taken by two processes: each read takes one whole token.
+
+    A pipe read is atomic for sizes up to its buffer, so two processes reading 4 bytes at a time
+    never split or share a token; the write end is closed before work starts, so an empty queue
+    reads as end-of-file. The costliest tasks go first and each process takes the next one as it
+    becomes free, so both finish within about one small task of each other.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.read_fd, write_fd = os.pipe()
+        os.write(write_fd, np.arange(n, dtype="<u4").tobytes())
+        os.close(write_fd)
+
+    def take(self) -> int | None:
+        token = os.read(self.read_fd, _TOKEN)
+        while token and len(token) < _TOKEN:  # not expected on a pipe, but never mis-read
+            more = os.read(self.read_fd, _TOKEN - len(token))
+            if not more:
+                break
+            token += more
+        if len(token) < _TOKEN:
+            return None
+        return int.from_bytes(token, "little")
+
+    def close(self) -> None:
+        os.close(self.read_fd)
 
 
 def _metrics_in_two_processes(
@@ -1343,56 +1398,69 @@ def _metrics_in_two_processes(
     """Split the work over this process and one forked child; None when not worth it.
 
     The units of work are whole structures and blocks of a large structure's planes (the blocks
-    every run uses, see :func:`plane_blocks`); fork (POSIX) shares the already-read files with
-    the child for free, and each process prepares only the structures it samples. A block-split
-    structure is read in two exchanges over pipes: the child sends its blocks' sums and bin
-    tables, which add to this process's (in block order, as a serial run adds them); this process
-    then asks for the few samples inside the bins its metrics read. The results are bit-for-bit
-    those of a serial run. Should the child fail, this process does its share.
+    every run uses, see :func:`plane_blocks`), taken from a shared queue (:class:`_Queue`); fork
+    (POSIX) shares the already-read files with the child for free, and each process prepares only
+    the structures it samples. A block-split structure is read in two exchanges over pipes: the
+    child sends its blocks' sums and bin tables, which add to this process's (in block order, as
+    a serial run adds them); this process then asks for the few samples inside the bins its
+    metrics read. The results are bit-for-bit those of a serial run. Should the child fail, this
+    process does what is missing.
     """
     if len(chosen) < 2 or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
         return None
-    bins = _schedule(chosen, sset)
-    if bins is None:
+    tasks = _tasks(chosen, sset)
+    if tasks is None or len(tasks) > _QUEUE_MAX:
         return None
     params = _MetricParams(list(d_cc), list(d_pct), list(v_gy), sset.typical_plane_spacing_mm())
     worker = _Worker(dose, sset, params, Layout.for_dose(dose))
-    mine, theirs = bins
+    queue = _Queue(len(tasks))
     from_child, to_parent = os.pipe()
     from_parent, to_child = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: compute, send sums, send the samples asked for, leave
+    if pid == 0:  # the child: work from the queue, send sums, send the samples asked for, leave
         try:
             os.close(from_child)
             os.close(to_child)
-            _child(worker, theirs, to_parent, from_parent)
+            _child(worker, tasks, queue, to_parent, from_parent)
         finally:
             os._exit(0)
     os.close(to_parent)
     os.close(from_parent)
     done: dict[_Task, StructureMetrics | _Part] = {}
-    split = [i for i in dict.fromkeys(chosen) if ("part", i, 0) in mine or ("part", i, 0) in theirs]
+    split = [i for i in dict.fromkeys(chosen) if ("part", i, 0) in tasks]
+    theirs: list[_Task] = []
+    their_ends: list[object] = []
+    sums: dict[int, StructureDVH] = {}
+    reads: dict[int, set[int]] = {}
     try:
-        done.update((t, worker.run(t)) for t in mine)
+        while (n := queue.take()) is not None:
+            done[tasks[n]] = worker.run(tasks[n])
         try:
             received = _receive(from_child)
             assert isinstance(received, list)
-            done.update(zip(theirs, received, strict=True))
+            theirs = [t for t, _ in received]
+            done.update(received)
             sums = {i: worker.assemble(i, _parts_of(worker, done, i)) for i in split}
             reads = {i: worker.bins_read(sd) for i, sd in sums.items()}
             _send(to_child, reads)
-            their_ends = _receive(from_child)
-            assert isinstance(their_ends, list)
+            answer = _receive(from_child)
+            assert isinstance(answer, list) and len(answer) == len(theirs)
+            their_ends = answer
         except (EOFError, OSError, pickle.UnpicklingError, ValueError, AssertionError):
-            done.update((t, worker.run(t)) for t in theirs)
-            sums, reads, their_ends = {}, {}, []
+            # The child failed: redo whatever lacks its full samples here.
+            for task in tasks:
+                result = done.get(task)
+                if result is None or task in theirs:
+                    done[task] = worker.run(task)
+            theirs, their_ends, sums, reads = [], [], {}, {}
     finally:
+        queue.close()
         os.close(from_child)
         os.close(to_child)
         os.waitpid(pid, 0)
 
     ends_from_child = {
-        t: e for t, e in zip(theirs, their_ends, strict=False) if isinstance(e, _Ends)
+        t: e for t, e in zip(theirs, their_ends, strict=True) if isinstance(e, _Ends)
     }
     results: dict[int, StructureMetrics] = {}
     for i in split:
@@ -1427,19 +1495,20 @@ def _metrics_in_two_processes(
     return out
 
 
-def _child(worker: _Worker, tasks: list[_Task], to_parent: int, from_parent: int) -> None:
+def _child(
+    worker: _Worker, tasks: list[_Task], queue: _Queue, to_parent: int, from_parent: int
+) -> None:
     """The child's side of :func:`_metrics_in_two_processes`."""
-    results = [worker.run(t) for t in tasks]
-    _send(to_parent, [r.sums_only() if isinstance(r, _Part) else r for r in results])
+    results: list[tuple[_Task, StructureMetrics | _Part]] = []
+    while (n := queue.take()) is not None:
+        results.append((tasks[n], worker.run(tasks[n])))
+    _send(to_parent, [(t, r.sums_only() if isinstance(r, _Part) else r) for t, r in results])
     asked = _receive(from_parent)
     assert isinstance(asked, dict)
     wanted = {i: _mask(worker.layout.n, read) for i, read in asked.items()}
     _send(
         to_parent,
-        [
-            r.ends.in_bins(wanted[t[1]]) if isinstance(r, _Part) else None
-            for t, r in zip(tasks, results, strict=True)
-        ],
+        [r.ends.in_bins(wanted[t[1]]) if isinstance(r, _Part) else None for t, r in results],
     )
 
 

@@ -137,12 +137,19 @@ class Lattice:
 
 @dataclass(frozen=True, slots=True)
 class PlaneSamples:
-    """Sample points of a stack of planes: position, lattice cell, extent, area (mm, mm²), plane.
+    """Area samples of a stack of planes: whole voxels by their cell, finer samples in full.
 
-    ``plane`` is the index of each sample's plane in the list given to :func:`sample_planes`.
-    Whole-voxel samples come first, then the fine (boundary) ones; each group is ordered by plane.
+    A whole-voxel sample is lattice cell (``whole_j``, ``whole_i``) of plane ``whole_plane``: the
+    cell's centre, extent hx × hy and area hx·hy. A fine sample (in a cell a contour crosses) has
+    its own position (the centroid of its scanline segment), extent and area (mm, mm²), and the
+    cell ``i``, ``j`` that holds it. ``plane`` indexes the list given to :func:`sample_planes`;
+    each group is ordered by plane.
     """
 
+    whole_plane: IntArray
+    whole_i: IntArray
+    whole_j: IntArray
+    plane: IntArray
     x: FloatArray
     y: FloatArray
     i: IntArray
@@ -150,8 +157,6 @@ class PlaneSamples:
     lx: FloatArray
     ly: FloatArray
     area: FloatArray
-    fine: npt.NDArray[np.bool_]
-    plane: IntArray
 
 
 def _expand(start: IntArray, count: IntArray) -> tuple[IntArray, IntArray]:
@@ -402,18 +407,18 @@ def sample_planes(
     fx = (mom_b[keep] - mom_a[keep]) / cover + origin[bp]
     fpitch = pitch[bp]
     fy = fine_y0[bp] + (line + 0.5) * fpitch
-    n_whole = ci.size
-    n_part = fx.size
     return PlaneSamples(
-        x=np.concatenate((lat.x0 + (ci + i_lo[cp]) * lat.hx, fx)),
-        y=np.concatenate((lat.y0 + (cj + j_lo[cp]) * lat.hy, fy)),
-        i=np.concatenate((ci + i_lo[cp], bi + i_lo[bp])),
-        j=np.concatenate((cj + j_lo[cp], bj + j_lo[bp])),
-        lx=np.concatenate((np.full(n_whole, lat.hx), cover)),
-        ly=np.concatenate((np.full(n_whole, lat.hy), fpitch)),
-        area=np.concatenate((np.full(n_whole, lat.hx * lat.hy), cover * fpitch)),
-        fine=np.concatenate((np.zeros(n_whole, dtype=bool), np.ones(n_part, dtype=bool))),
-        plane=np.concatenate((cp, bp)),
+        whole_plane=cp,
+        whole_i=ci + i_lo[cp],
+        whole_j=cj + j_lo[cp],
+        plane=bp,
+        x=fx,
+        y=fy,
+        i=bi + i_lo[bp],
+        j=bj + j_lo[bp],
+        lx=cover,
+        ly=fpitch,
+        area=cover * fpitch,
     )
 
 
