@@ -277,7 +277,8 @@ def read_dose(path: str | os.PathLike[str]) -> DoseGrid:
     # Pixel (r, c) sits at IPP + c·PixelSpacing[1]·row_dir + r·PixelSpacing[0]·col_dir.
     along_c = position[row_axis] + row_sign * spacing[1] * np.arange(pixels.shape[2])
     along_r = position[col_axis] + col_sign * spacing[0] * np.arange(pixels.shape[1])
-    dose = pixels.astype(np.float32) * np.float32(scaling)
+    dose = pixels.astype(np.float32)
+    dose *= np.float32(scaling)
     if row_axis == 0:
         xs, ys = along_c, along_r
     else:
@@ -287,8 +288,9 @@ def read_dose(path: str | os.PathLike[str]) -> DoseGrid:
         xs, dose = xs[::-1], dose[:, :, ::-1]
     if ys.size > 1 and ys[1] < ys[0]:
         ys, dose = ys[::-1], dose[:, ::-1, :]
-    order = np.argsort(zs, kind="stable")
-    zs, dose = zs[order], dose[order]
+    if zs.size > 1 and np.any(np.diff(zs) < 0):
+        order = np.argsort(zs, kind="stable")
+        zs, dose = zs[order], dose[order]
     if zs.size > 1 and np.any(np.diff(zs) <= 0):
         raise DosimetryInputError(f"{p}: GridFrameOffsetVector has repeated frame positions")
 

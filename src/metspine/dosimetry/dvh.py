@@ -1432,6 +1432,7 @@ def _metrics_in_two_processes(
     their_ends: list[object] = []
     sums: dict[int, StructureDVH] = {}
     reads: dict[int, set[int]] = {}
+    own_ends: dict[_Task, _Ends] = {}
     try:
         while (n := queue.take()) is not None:
             done[tasks[n]] = worker.run(tasks[n])
@@ -1443,6 +1444,11 @@ def _metrics_in_two_processes(
             sums = {i: worker.assemble(i, _parts_of(worker, done, i)) for i in split}
             reads = {i: worker.bins_read(sd) for i, sd in sums.items()}
             _send(to_child, reads)
+            # While the child looks up its samples, this process does the same for its parts.
+            masks = {i: _mask(worker.layout.n, read) for i, read in reads.items()}
+            for task, part in done.items():
+                if isinstance(part, _Part) and task not in theirs:
+                    own_ends[task] = part.ends.in_bins(masks[task[1]])
             answer = _receive(from_child)
             assert isinstance(answer, list) and len(answer) == len(theirs)
             their_ends = answer
@@ -1469,16 +1475,10 @@ def _metrics_in_two_processes(
             continue
         sd = sums[i]
         if sd.dvh is not None:
-            wanted = _mask(worker.layout.n, reads[i])
             ends = []
             for k in range(len(worker.slabs_of(i).blocks())):
                 task = ("part", i, k)
-                if task in ends_from_child:
-                    ends.append(ends_from_child[task])
-                else:
-                    part = done[task]
-                    assert isinstance(part, _Part)
-                    ends.append(part.ends.in_bins(wanted))
+                ends.append(ends_from_child[task] if task in ends_from_child else own_ends[task])
             sd = replace(sd, dvh=sd.dvh.with_ends(_Ends.joined(ends), reads[i]))
         results[i] = worker.metrics(sd)
 
