@@ -508,11 +508,13 @@ def _slab_planes(
     zb_pts = np.array([b + [b[-1]] * (n_breaks - len(b)) for b in breaks])
     weights = [[_frame_weights(zs, z) for z in b] for b in zb_pts.tolist()]
     k0 = np.array([[k for k, _ in w] for w in weights], dtype=np.intp)
-    t = np.array([[tt for _, tt in w] for w in weights])[:, :, None, None]
+    t = np.array([[tt for _, tt in w] for w in weights], dtype=np.float32)[:, :, None, None]
     k1 = np.minimum(k0 + 1, zs.size - 1)
     window = dose.dose[:, rows, cols]
-    at = (1.0 - t) * window[k0] + t * window[k1]  # (slab, breakpoint, y, x), float64
-    lengths = (np.diff(zb_pts, axis=1) / (cb - ca)[:, None])[:, :, None, None]
+    # In the grid's own precision (float32: 1e-7 relative, a micro-gray at 14 Gy), which halves
+    # the memory traffic of the heaviest arrays; the samples' doses are float64 from here on.
+    at = (1.0 - t) * window[k0] + t * window[k1]  # (slab, breakpoint, y, x)
+    lengths = (np.diff(zb_pts, axis=1) / (cb - ca)[:, None]).astype(np.float32)[:, :, None, None]
     piece_means = 0.5 * (at[:, 1:] + at[:, :-1])
     mean = (lengths * piece_means).sum(axis=1)
     step = at[:, 1:] - at[:, :-1]
