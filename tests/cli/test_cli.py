@@ -169,3 +169,19 @@ def test_assess_html_and_pdf_reports(tmp_path: Path) -> None:
     assert "demo-001" in text and "SINS 11" in text and "laufer2013_noms" in text
     res = runner.invoke(app, ["assess", str(DEMO), "--format", "pdf"])
     assert res.exit_code == 2 and "-o" in res.stderr
+
+
+def test_starting_the_cli_loads_no_command_libraries() -> None:
+    """`metspine <command>` starts fast: the CLI registers every command without importing the
+    engine's models, numpy, pydicom, matplotlib or the web stack; each command loads its own."""
+    heavy = ["numpy", "pydicom", "matplotlib", "metspine.engine", "metspine.model", "fastapi"]
+    code = f"import sys, metspine.cli\nprint([m for m in {heavy!r} if m in sys.modules])\n"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+    # ...and every command is still there.
+    names = {c.name or getattr(c.callback, "__name__", "") for c in app.registered_commands}
+    names |= {g.name or "" for g in app.registered_groups}
+    assert {"assess", "validate", "references", "demo", "dvh", "plan-check", "checklist"} <= names
+    assert "fhir" in names

@@ -7,22 +7,19 @@ A face only: it prints what the Assessment holds (the surgical options with thei
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from metspine.cli._app import app
 from metspine.cli.commands import fail, load_policy
-from metspine.decision.surgery import SURGICAL_CODES
-from metspine.engine import assess as run_assess
-from metspine.io.casefile import load_case
-from metspine.model.assessment import Assessment
-from metspine.model.validation import CaseError
 
-# The procedures a pre-procedure checklist covers: the operations that open the spine (the engine's
-# own list) plus the image-guided interventions.
-PROCEDURES = SURGICAL_CODES | {"preoperative_embolization", "cement_augmentation", "ablation"}
+if TYPE_CHECKING:
+    from metspine.model.assessment import Assessment
+
+# The image-guided interventions a pre-procedure checklist covers besides the operations that open
+# the spine (the engine's own list, metspine.decision.surgery.SURGICAL_CODES).
+INTERVENTIONS = frozenset({"preoperative_embolization", "cement_augmentation", "ablation"})
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 MARK = {"critical": "!!", "warning": "! ", "info": "  "}
 DETAIL_KEYS = (
@@ -37,6 +34,9 @@ DETAIL_KEYS = (
 
 def checklist_lines(a: Assessment) -> list[str]:
     """The checklist as plain lines (tested without a terminal)."""
+    from metspine.decision.surgery import SURGICAL_CODES
+
+    procedures = SURGICAL_CODES | INTERVENTIONS
     lines = [
         f"Pre-procedure safety checklist: case {a.case_id} (assessed on {a.assessed_on or '—'})"
     ]
@@ -48,7 +48,7 @@ def checklist_lines(a: Assessment) -> list[str]:
     any_proc = False
     for lesion in a.lesions:
         for r in lesion.recommendations:
-            if r.code not in PROCEDURES or r.strength == "avoid":
+            if r.code not in procedures or r.strength == "avoid":
                 continue
             any_proc = True
             bits = [f"{k}: {r.details[k]}" for k in DETAIL_KEYS if k in r.details]
@@ -80,6 +80,12 @@ def checklist(
     policy: Annotated[Path | None, typer.Option("--policy", help="Policy TOML file")] = None,
 ) -> None:
     """Print the pre-procedure safety checklist for one case."""
+    from rich.console import Console
+
+    from metspine.engine import assess as run_assess
+    from metspine.io.casefile import load_case
+    from metspine.model.validation import CaseError
+
     pol = load_policy(policy)
     try:
         c = load_case(case)

@@ -7,20 +7,19 @@ import sys
 import tomllib
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
 
 from metspine.cli._app import app
-from metspine.cli.render import board_line, render
-from metspine.engine import assess as run_assess
-from metspine.io.casefile import load_case
-from metspine.knowledge import references as registry
-from metspine.model.policy import Policy
-from metspine.model.validation import CaseError, problems_from
+
+if TYPE_CHECKING:
+    from metspine.model.policy import Policy
+    from metspine.model.validation import CaseError
+
+# Commands import what they use when they run (the engine, pydantic, numpy, pydicom…), so that
+# starting any one command does not load every other command's libraries.
 
 err = Console(stderr=True, soft_wrap=True)
 
@@ -44,6 +43,11 @@ def fail(message: str) -> typer.Exit:
 
 
 def load_policy(path: Path | None) -> Policy:
+    from pydantic import ValidationError
+
+    from metspine.model.policy import Policy
+    from metspine.model.validation import problems_from
+
     if path is None:
         return Policy()
     try:
@@ -72,6 +76,11 @@ def assess(
     out: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file")] = None,
 ) -> None:
     """Assess one case: scores, NOMS pillars, ordered options with reasons, safety, missing data."""
+    from metspine.cli.render import render
+    from metspine.engine import assess as run_assess
+    from metspine.io.casefile import load_case
+    from metspine.model.validation import CaseError
+
     pol = load_policy(policy)
     try:
         c = load_case(case)
@@ -126,6 +135,9 @@ def validate(
     fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.text,
 ) -> None:
     """Check a case file: every problem with its field path; exit 2 if any."""
+    from metspine.io.casefile import load_case
+    from metspine.model.validation import CaseError
+
     try:
         c = load_case(case)
     except CaseError as exc:
@@ -146,6 +158,10 @@ def validate(
 @app.command()
 def references(fmt: Annotated[Fmt, typer.Option("--format")] = Fmt.text) -> None:
     """Print the reference registry every recommendation cites."""
+    from rich.table import Table
+
+    from metspine.knowledge import references as registry
+
     refs = registry()
     if fmt is Fmt.json:
         rows = [
@@ -190,6 +206,13 @@ def demo(
     full: Annotated[bool, typer.Option("--full", help="Print every assessment in full")] = False,
 ) -> None:
     """Assess the bundled demo cases and print the board summary."""
+    from rich.table import Table
+
+    from metspine.cli.render import board_line, render
+    from metspine.engine import assess as run_assess
+    from metspine.io.casefile import load_case
+    from metspine.model.validation import CaseError
+
     folder = directory or _examples_dir()
     files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.json"))
     if not files:

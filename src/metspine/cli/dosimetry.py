@@ -11,8 +11,7 @@ from typing import Annotated
 import typer
 
 from metspine.cli._app import app
-from metspine.dosimetry import DosimetryInputError, compute_dvhs, load_plan, metrics_from_dvh
-from metspine.dosimetry.dvh import check_metric_params
+from metspine.dosimetry.errors import DosimetryInputError
 
 
 class DvhFormat(StrEnum):
@@ -62,18 +61,36 @@ def dvh(
     ] = False,
 ) -> None:
     """DVH metrics per structure: volume, min/mean/max, D at cm³ and %, V at Gy."""
+    # numpy and pydicom load here, not when the CLI starts.
+    from metspine.dosimetry.dvh import (
+        check_metric_params,
+        compute_dvhs,
+        compute_metrics,
+        load_plan,
+        metrics_from_dvh,
+    )
+
     try:
         dcc, dpct, vgy = (
             _numbers("--d-cc", d_cc),
             _numbers("--d-pct", d_pct),
             _numbers("--v-gy", v_gy),
         )
-        grid, sset = load_plan(dose, struct, allow_relative=allow_relative)
         check_metric_params(dcc, dpct, vgy)
-        dvhs = compute_dvhs(grid, sset, structure)
+        if plot is None:
+            # Metrics only: a large plan is split over two processes (identical results).
+            metrics = compute_metrics(
+                dose, struct, structure, dcc, dpct, vgy, allow_relative=allow_relative,
+                parallel=True,
+            )  # fmt: skip
+            is_absolute = all(m.dose_units == "GY" for m in metrics)
+        else:
+            grid, sset = load_plan(dose, struct, allow_relative=allow_relative)
+            dvhs = compute_dvhs(grid, sset, structure)
+            metrics = [metrics_from_dvh(sd, dcc, dpct, vgy) for sd in dvhs]
+            is_absolute = grid.is_absolute
     except DosimetryInputError as exc:
         raise _fail(str(exc)) from exc
-    metrics = [metrics_from_dvh(sd, dcc, dpct, vgy) for sd in dvhs]
     for m in metrics:
         for note in m.notes:
             sys.stderr.write(f"note: {m.name}: {note}\n")
@@ -89,7 +106,7 @@ def dvh(
     from rich.console import Console
     from rich.table import Table
 
-    unit = "Gy" if grid.is_absolute else "rel"
+    unit = "Gy" if is_absolute else "rel"
     table = Table(title=f"DVH metrics ({dose.name})")
     table.add_column("structure")
     table.add_column("volume cm³", justify="right")

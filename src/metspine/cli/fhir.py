@@ -8,21 +8,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 from rich.console import Console
 
 from metspine.cli._app import app
 from metspine.cli.commands import fail, load_policy
-from metspine.io.casefile import load_case
-from metspine.io.fhir import FhirError, export_bundle, validate_bundle
-from metspine.io.fhir_import import (
-    created_ids,
-    import_file,
-    import_server,
-    post_transaction,
-)
-from metspine.knowledge.fhir_codes import fhir_codes
-from metspine.model.validation import CaseError
 
 fhir_app = typer.Typer(
     name="fhir",
@@ -60,6 +49,11 @@ def export(
     ] = None,
 ) -> None:
     """Assess CASE and write the case and its assessment as a FHIR R4 transaction Bundle (JSON)."""
+    from metspine.io.casefile import load_case
+    from metspine.io.fhir import FhirError, export_bundle, validate_bundle
+    from metspine.io.fhir_import import created_ids, post_transaction
+    from metspine.model.validation import CaseError
+
     pol = load_policy(policy)
     try:
         c = load_case(case)
@@ -96,6 +90,12 @@ def import_(
     out: Annotated[Path | None, typer.Option("-o", "--output", help="Write the case here")] = None,
 ) -> None:
     """Build a case (YAML) from FHIR; list on stderr every case field it could not find."""
+    import yaml
+
+    from metspine.io.fhir import FhirError
+    from metspine.io.fhir_import import import_file, import_server
+    from metspine.model.validation import CaseError
+
     try:
         if server is not None:
             if source is not None:
@@ -135,4 +135,6 @@ def codesystem(
 
 def codesystem_json() -> str:
     """The CodeSystem as published in docs/codesystem.json."""
+    from metspine.knowledge.fhir_codes import fhir_codes
+
     return json.dumps(fhir_codes().codesystem(), indent=2, ensure_ascii=False) + "\n"

@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from metspine.cli._app import app
 from metspine.cli.commands import Fmt, fail, load_policy
 from metspine.dosimetry.errors import DosimetryInputError
-from metspine.dosimetry.plancheck import plan_check, plot_plan_check, reirradiation_for
-from metspine.io.casefile import load_case
-from metspine.model.validation import CaseError
-from metspine.radiation.reirradiation import Course
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from metspine.radiation.reirradiation import Course
 
 
 def _courses(
     case_path: Path, lesion_id: str | None
 ) -> tuple[list[Course], date | None, str | None]:
+    from metspine.io.casefile import load_case
+    from metspine.model.validation import CaseError
+    from metspine.radiation.reirradiation import Course
+
     try:
         case = load_case(case_path)
     except CaseError as exc:
@@ -69,6 +73,9 @@ def plan_check_cmd(
     """Check a spine SBRT plan: each limit with its value, margin, pass/fail and source.
 
     A failed or unjudged limit is a result, not an error: the exit code is 0 once the check ran."""
+    # numpy, pydicom and matplotlib load here, not when the CLI starts.
+    from metspine.dosimetry.plancheck import plan_check, plot_plan_check, reirradiation_for
+
     pol = load_policy(policy)
     courses: list[Course] = []
     assessed_on: date | None = None
