@@ -3,8 +3,10 @@
 Compares three programs on the same RTDOSE + RTSTRUCT (tests/data/dicom-rt), each started afresh per
 run (interpreter start-up, imports, file reading and all ROIs included), like hyperfine would:
 
-- metspine: ``python -m metspine.dosimetry`` with this interpreter (its default splits the work
-  over two forked processes; ``--serial`` also times one process);
+- metspine: ``python -m metspine.dosimetry`` with this interpreter, the scripting entry point (its
+  default splits the work over two forked processes; ``--serial`` also times one process), and
+  the ``metspine dvh --format json`` command (same numbers, plus the command-line framework's
+  start-up);
 - dicompyler-core (default settings, ``dvhcalc.get_dvh`` per ROI) from a throw-away venv, because
   its PyPI release needs pydicom < 3:
   ``python3 -m venv /tmp/dchvenv && /tmp/dchvenv/bin/pip install dicompyler-core "pydicom<3"``
@@ -13,7 +15,9 @@ run (interpreter start-up, imports, file reading and all ROIs included), like hy
   ``python3 -m venv /tmp/pmvenv && /tmp/pmvenv/bin/pip install plastimatch``
   (or set PLASTIMATCH to the binary).
 
-A competitor that is not installed is skipped with a note. Not part of the test run:
+metspine's modules are byte-compiled first, as a ``pip install`` leaves them (an editable install
+under ``PYTHONDONTWRITEBYTECODE`` would otherwise recompile them on every run, ~15 ms); the
+competitors' venvs are compiled by pip. A competitor that is not installed is skipped with a note. Not part of the test run:
 ``python benchmarks/bench_dvh.py [--runs 7] [--serial]``. The load average is printed before and after:
 other work on the machine skews the figures, the two-process run most.
 """
@@ -99,6 +103,11 @@ def main() -> int:
         f"{os.cpu_count()} CPUs; {args.runs} runs each after one warm-up; whole process per run\n"
     )
 
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(ROOT / "src" / "metspine")],
+        check=True,
+        capture_output=True,
+    )
     results: dict[str, float] = {}
     metspine_cmd = [
         sys.executable, "-m", "metspine.dosimetry", "--dose", str(DOSE), "--struct", str(STRUCT),
@@ -106,6 +115,12 @@ def main() -> int:
     ]  # fmt: skip
     print(f"load average before: {Path('/proc/loadavg').read_text().split()[:3]}")
     results["metspine"] = report("metspine (python -m)", time_command(metspine_cmd, args.runs))
+    cli = [
+        sys.executable, "-c", "import sys; from metspine.cli import main; sys.argv[0] = 'metspine'; main()",
+        "dvh", "--dose", str(DOSE), "--struct", str(STRUCT), "--format", "json",
+        "--d-cc", "0.03,0.1", "--d-pct", "2,50,98", "--v-gy", "5,10,13.3",
+    ]  # fmt: skip
+    results["metspine dvh"] = report("metspine dvh --format json", time_command(cli, args.runs))
     if args.serial:
         results["metspine --serial"] = report(
             "metspine (python -m, --serial)", time_command([*metspine_cmd, "--serial"], args.runs)
@@ -138,11 +153,13 @@ def main() -> int:
             )
 
     print(f"load average after: {Path('/proc/loadavg').read_text().split()[:3]}")
-    base = results["metspine"]
     print()
-    for name, median in results.items():
-        if not name.startswith("metspine"):
-            print(f"metspine is {median / base:5.1f}x faster than {name}")
+    for ours in ("metspine", "metspine dvh"):
+        base = results[ours]
+        label = "python -m metspine.dosimetry" if ours == "metspine" else "metspine dvh"
+        for name, median in results.items():
+            if not name.startswith("metspine"):
+                print(f"{label:<28} is {median / base:5.1f}x faster than {name}")
     return 0
 
 

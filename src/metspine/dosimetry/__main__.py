@@ -11,8 +11,8 @@ import json
 import os
 import sys
 
-# This process does no linear algebra; OpenBLAS's thread pool would only cost start-up time
-# (~50 ms on two cores). Set before numpy is first imported; a user's own setting wins.
+# This process does no multi-threaded linear algebra, so OpenBLAS needs no thread pool. Set before
+# numpy is first imported; a user's own setting wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from metspine.dosimetry.dvh import compute_metrics
