@@ -347,3 +347,23 @@ def test_a_failing_child_leaves_the_results_unchanged(
     assert [m.to_dict(extended=True, digits=17) for m in split] == [
         m.to_dict(extended=True, digits=17) for m in serial
     ]
+
+
+@pytest.mark.parametrize("block_cost", [50.0, 3.0e3])
+def test_forced_parallel_split_of_the_phantoms_is_bit_identical(
+    phantoms: Phantoms, monkeypatch: pytest.MonkeyPatch, block_cost: float
+) -> None:
+    """Every phantom split into many blocks over two processes, including blocks that lie wholly
+    outside the grid (Edge), a single plane, and ROIs without contours: serial results exactly."""
+    monkeypatch.setattr(dvh_module, "_BLOCK_COST", block_cost)
+    monkeypatch.setattr(dvh_module, "_PARALLEL_MIN_COST", 0.0)
+    kwargs = {"d_cc": (0.03, 0.5), "d_pct": (2, 50, 98), "v_gy": (10.0, 30.0)}
+    for dose in (phantoms.radial, phantoms.lin_x):
+        serial = compute_metrics(dose, phantoms.struct, parallel=False, **kwargs)  # type: ignore[arg-type]
+        _, sset = dvh_module.load_plan(dose, phantoms.struct)
+        tasks = dvh_module._tasks(list(range(len(sset.structures))), sset)
+        assert tasks is not None and sum(kind == "part" for kind, _, _ in tasks) > 4
+        split = compute_metrics(dose, phantoms.struct, parallel=True, **kwargs)  # type: ignore[arg-type]
+        assert [m.to_dict(extended=True, digits=17) for m in split] == [
+            m.to_dict(extended=True, digits=17) for m in serial
+        ]
