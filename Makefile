@@ -36,6 +36,9 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_assess.py
 	$(BIN)/python benchmarks/bench_server.py
+	$(BIN)/python benchmarks/bench_cds.py
+	$(BIN)/python benchmarks/bench_dvh.py
+	$(BIN)/python benchmarks/dvh_phantom_accuracy.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .pytest_cache .ruff_cache
