@@ -458,14 +458,18 @@ def _grid_z_extent(dose: DoseGrid) -> tuple[float, float]:
     return float(zs[0] - half), float(zs[0] + half)
 
 
-def _frame_weights(zs: FloatArray, z: float) -> tuple[int, float]:
-    """(frame k, t): the dose plane at height z is (1 − t)·frame k + t·frame k+1 (held beyond)."""
-    if zs.size == 1 or z <= zs[0]:
-        return 0, 0.0
-    if z >= zs[-1]:
-        return zs.size - 1, 0.0
-    k = int(np.searchsorted(zs, z, side="right")) - 1
-    return k, float((z - zs[k]) / (zs[k + 1] - zs[k]))
+def _frame_weights_of(zs: FloatArray, z: FloatArray) -> tuple[npt.NDArray[np.intp], FloatArray]:
+    """(frame k, t) per height z: the dose plane at z is (1 − t)·frame k + t·frame k+1.
+
+    Beyond the first or last frame the dose is held (t = 0 at that frame).
+    """
+    if zs.size == 1:
+        return np.zeros(z.shape, dtype=np.intp), np.zeros(z.shape)
+    k = np.clip(np.searchsorted(zs, z, side="right") - 1, 0, zs.size - 2)
+    t = (z - zs[k]) / (zs[k + 1] - zs[k])
+    below, above = z <= zs[0], z >= zs[-1]
+    k = np.where(above, zs.size - 1, np.where(below, 0, k))
+    return k, np.where(below | above, 0.0, t)
 
 
 def _slab_planes(
@@ -478,16 +482,14 @@ def _slab_planes(
     repeating their last one (a zero-length piece, which adds nothing). Arrays are (slab, y, x).
     """
     zs = dose.zs
-    breaks: list[list[float]] = []
-    for za, zb in zip(ca.tolist(), cb.tolist(), strict=True):
-        lo = int(np.searchsorted(zs, za, side="right"))
-        hi = int(np.searchsorted(zs, zb, side="left"))
-        breaks.append([za, *zs[lo:hi].tolist(), zb])
-    n_breaks = max(len(b) for b in breaks)
-    zb_pts = np.array([b + [b[-1]] * (n_breaks - len(b)) for b in breaks])
-    weights = [[_frame_weights(zs, z) for z in b] for b in zb_pts.tolist()]
-    k0 = np.array([[k for k, _ in w] for w in weights], dtype=np.intp)
-    t = np.array([[tt for _, tt in w] for w in weights], dtype=np.float32)[:, :, None, None]
+    # Breakpoints (slab, b): the lower face, the frames strictly inside, the upper face (repeated).
+    lo = np.searchsorted(zs, ca, side="right")
+    inner = np.searchsorted(zs, cb, side="left") - lo
+    b = np.arange(int(inner.max(initial=0)) + 2)[None, :]
+    frame = zs[np.clip(lo[:, None] + b - 1, 0, zs.size - 1)]
+    zb_pts = np.where(b == 0, ca[:, None], np.where(b <= inner[:, None], frame, cb[:, None]))
+    k0, t64 = _frame_weights_of(zs, zb_pts)
+    t = t64.astype(np.float32)[:, :, None, None]
     k1 = np.minimum(k0 + 1, zs.size - 1)
     window = dose.dose[:, rows, cols]
     # In the grid's own precision (float32: 1e-7 relative, a micro-gray at 14 Gy), which halves
@@ -922,21 +924,24 @@ def structure_dvh(
     return _assemble(structure, dose.units, slabs, parts, layout)
 
 
-def _plane_range(
-    plane: npt.NDArray[np.intp], values: npt.NDArray[np.intp], n_planes: int
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-    """Per plane, the least and greatest of ``values`` (grouped by ``plane``, ascending).
+def _plane_ranges(
+    plane: npt.NDArray[np.intp], n_planes: int, *values: npt.NDArray[np.intp]
+) -> list[tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]]:
+    """Per plane, the least and greatest of each of ``values`` (grouped by ``plane``, ascending).
 
     Planes without values get (max intp, -1), so they drop out of a min/max over groups.
     """
-    lo = np.full(n_planes, np.iinfo(np.intp).max)
-    hi = np.full(n_planes, -1)
-    if plane.size:
-        starts = np.flatnonzero(np.diff(plane, prepend=-1))
-        keys = plane[starts]
-        lo[keys] = np.minimum.reduceat(values, starts)
-        hi[keys] = np.maximum.reduceat(values, starts)
-    return lo, hi
+    out = []
+    starts = np.flatnonzero(np.diff(plane, prepend=-1)) if plane.size else plane
+    keys = plane[starts]
+    for v in values:
+        lo = np.full(n_planes, np.iinfo(np.intp).max)
+        hi = np.full(n_planes, -1)
+        if plane.size:
+            lo[keys] = np.minimum.reduceat(v, starts)
+            hi[keys] = np.maximum.reduceat(v, starts)
+        out.append((lo, hi))
+    return out
 
 
 def _sample_doses(
@@ -969,10 +974,8 @@ def _sample_doses(
 
     # Per-plane windows: the samples' voxels plus one voxel of margin, inside the grid.
     n_planes = len(planes)
-    ci0, ci1 = _plane_range(cells.plane, cells.i, n_planes)
-    cj0, cj1 = _plane_range(cells.plane, cells.j, n_planes)
-    fi0, fi1 = _plane_range(s.plane, s.i, n_planes)
-    fj0, fj1 = _plane_range(s.plane, s.j, n_planes)
+    (ci0, ci1), (cj0, cj1) = _plane_ranges(cells.plane, n_planes, cells.i, cells.j)
+    (fi0, fi1), (fj0, fj1) = _plane_ranges(s.plane, n_planes, s.i, s.j)
     has = (ci1 >= 0) | (fi1 >= 0)
     wi0 = np.maximum(np.minimum(ci0, fi0) - 1, 0)
     wj0 = np.maximum(np.minimum(cj0, fj0) - 1, 0)
