@@ -1411,7 +1411,7 @@ def _metrics_in_two_processes(
     os.close(to_parent)
     os.close(from_parent)
     done: dict[_Task, StructureMetrics | _Part] = {}
-    split = [i for i in dict.fromkeys(chosen) if ("part", i, 0) in tasks]
+    split = sorted({i for kind, i, _ in tasks if kind == "part"})
     theirs: list[_Task] = []
     their_ends: list[object] = []
     sums: dict[int, StructureDVH] = {}
@@ -1430,17 +1430,18 @@ def _metrics_in_two_processes(
             _send(to_child, reads)
             # While the child looks up its samples, this process does the same for its parts.
             masks = {i: _mask(worker.layout.n, read) for i, read in reads.items()}
+            from_them = set(theirs)
             for task, part in done.items():
-                if isinstance(part, _Part) and task not in theirs:
+                if isinstance(part, _Part) and task not in from_them:
                     own_ends[task] = part.ends.in_bins(masks[task[1]])
             answer = _receive(from_child)
             assert isinstance(answer, list) and len(answer) == len(theirs)
             their_ends = answer
         except (EOFError, OSError, pickle.UnpicklingError, ValueError, AssertionError):
             # The child failed: redo whatever lacks its full samples here.
+            from_them = set(theirs)
             for task in tasks:
-                result = done.get(task)
-                if result is None or task in theirs:
+                if task not in done or task in from_them:
                     done[task] = worker.run(task)
             theirs, their_ends, sums, reads = [], [], {}, {}
     finally:
