@@ -102,7 +102,7 @@ class Layout:
         return self.start + m * self.width
 
     def bin_of(self, dose: float) -> int:
-        return min(max(int((dose - self.start) / self.width), 0), self.n - 1)
+        return int(self.bins_of(np.array([dose]))[0])
 
     def bins_of(self, doses: FloatArray) -> npt.NDArray[np.intp]:
         return np.clip(((doses - self.start) * (1.0 / self.width)).astype(np.intp), 0, self.n - 1)
@@ -287,6 +287,11 @@ class DVH:
         found = self._cache.get(key)
         if isinstance(found, tuple):
             return found
+        recorder = self._cache.get("record")
+        if isinstance(recorder, set):  # a twin of bins_read: note the bin, read it coarsely
+            recorder.add(m)
+            edges = np.array([self.bins.layout.edge(m), self.bins.layout.edge(m + 1)])
+            return edges, self.bins.below[m : m + 2].copy()
         available = self._cache.get("available")
         if not self.complete and not (isinstance(available, set) and m in available):
             raise RuntimeError(f"bin {m} was not kept for this DVH's metrics")
@@ -308,31 +313,27 @@ class DVH:
         self._cache[key] = (points, below)
         return points, below
 
-    # Each read-out first locates the bin it reads (None: no bin, the answer is a bound), so the
-    # bins a set of metrics needs are known before any sample is looked at (see bins_read).
-
-    def _bin_below(self, dose: float) -> int | None:
-        if dose > self.max_dose or dose <= self.min_dose:
-            return None
-        layout = self.bins.layout
-        if dose <= layout.start or dose >= layout.edge(layout.n):
-            return None
-        return layout.bin_of(dose)
-
-    def _bin_dose(self, volume_cc: float) -> int | None:
-        if volume_cc <= 0 or volume_cc >= self.volume_cc:
-            return None
-        b = self.bins
-        m = int(np.searchsorted(b.below, self.volume_cc - volume_cc, side="right")) - 1
-        return min(max(m, 0), b.layout.n - 1)
-
     def bins_read(
         self, d_cc: Iterable[float] = (), d_pct: Iterable[float] = (), v_gy: Iterable[float] = ()
     ) -> set[int]:
-        """The bins that these metrics read (see :func:`metrics_from_dvh`)."""
-        volumes = [*d_cc, *(self.volume_cc * pct / 100.0 for pct in d_pct)]
-        found = {self._bin_dose(v) for v in volumes} | {self._bin_below(d) for d in v_gy}
-        return {m for m in found if m is not None}
+        """The bins that these metrics read (see :func:`metrics_from_dvh`).
+
+        The read-outs themselves run on a twin without samples that records each bin it would
+        refine in, so the answer is the same code path as the metrics, not a copy of its rules.
+        """
+        twin = DVH(
+            _no_ends(), self.bins, self.volume_cc, self.min_dose, self.max_dose, self.mean_dose,
+            complete=False,
+        )  # fmt: skip
+        seen: set[int] = set()
+        twin._cache["record"] = seen
+        for v in d_cc:
+            twin.dose_at_volume_cc(v)
+        for pct in d_pct:
+            twin.dose_at_volume_pct(pct)
+        for dose in v_gy:
+            twin.volume_at_dose_cc(dose)
+        return seen
 
     def with_ends(self, ends: _Ends, bins: set[int]) -> DVH:
         """This DVH's table with only ``ends``, the samples with an end in ``bins``."""
