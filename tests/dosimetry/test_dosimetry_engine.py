@@ -20,7 +20,13 @@ from hypothesis import strategies as st
 import metspine.dosimetry.dvh as dvh_module
 from conftest import Phantoms
 from metspine.dosimetry import compute_metrics
-from metspine.dosimetry.geometry import Lattice, points_in_polygon, sample_plane, sample_planes
+from metspine.dosimetry.geometry import (
+    Lattice,
+    median,
+    points_in_polygon,
+    sample_plane,
+    sample_planes,
+)
 
 LATTICE = Lattice(-30.0, -30.0, 2.0, 2.0)
 
@@ -367,3 +373,21 @@ def test_forced_parallel_split_of_the_phantoms_is_bit_identical(
         assert [m.to_dict(extended=True, digits=17) for m in split] == [
             m.to_dict(extended=True, digits=17) for m in serial
         ]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_subnormal=False),
+        min_size=1,
+        max_size=50,
+    )
+)
+def test_median_equals_numpy_median(values: list[float]) -> None:
+    """The plane-spacing median (metspine's own, to avoid np.median's numpy.ma import)."""
+    assert median(np.asarray(values)) == float(np.median(values))
+
+
+def test_median_of_nothing_is_refused() -> None:
+    with pytest.raises(ValueError, match="no values"):
+        median(np.empty(0))
